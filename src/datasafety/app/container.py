@@ -1,0 +1,225 @@
+"""Reading the input container: an APK, a split bundle, or a bare DEX.
+
+The zip container, the binary XML manifest and the certificates are read with
+androguard (which uses apkInspector's tolerant zip parser); this module adds
+the checks that turn oddities into :class:`Anomaly` values instead of errors.
+Nothing from the archive is written to disk.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from datasafety.app.anomaly import Anomaly
+from datasafety.app.dex.index import looks_like_dex
+
+BUNDLE_SUFFIXES = {".apks", ".xapk", ".apkm"}
+DEX_NAME = re.compile(r"^classes(\d*)\.dex$")
+MAX_NESTED_APK = 1 << 31
+
+
+class InputError(Exception):
+    """The input cannot be read at all (message: one line, for the CLI)."""
+
+
+@dataclass(frozen=True)
+class DexBlob:
+    """One DEX file's bytes and where it came from."""
+
+    name: str
+    """Entry name, prefixed with the split name for bundles (``split_config.arm64:classes.dex``)."""
+    data: bytes
+
+
+@dataclass
+class ApkPart:
+    """One APK of the input (the app itself, or one APK of a split bundle)."""
+
+    name: str
+    apk: object | None
+    """androguard ``APK`` object, or None for a bare DEX input."""
+    dex: list[DexBlob]
+    is_base: bool = True
+
+
+@dataclass
+class InputBundle:
+    """Everything read from the input file."""
+
+    path: Path
+    kind: str
+    """``apk``, ``bundle`` or ``dex``."""
+    data: bytes
+    parts: list[ApkPart]
+    anomalies: list[Anomaly]
+
+
+def _silence_androguard() -> None:
+    try:
+        from loguru import logger
+
+        logger.remove()
+    except Exception:  # noqa: BLE001 - logging setup must never stop a scan
+        pass
+
+
+def _dex_sort_key(name: str) -> tuple[int, str]:
+    m = DEX_NAME.match(name)
+    if not m:
+        return (1 << 30, name)
+    return (int(m.group(1) or 1), name)
+
+
+def _zip_entry_anomalies(data: bytes, label: str) -> tuple[list[Anomaly], dict[str, int]]:
+    """Duplicate names, traversal names and declared CRCs, via the stdlib central-directory reader."""
+    anomalies: list[Anomaly] = []
+    crcs: dict[str, int] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            seen: set[str] = set()
+            for info in zf.infolist():
+                name = info.filename
+                if name in seen:
+                    anomalies.append(Anomaly("zip_duplicate_entry", f"entry {name!r} appears more than once", label))
+                seen.add(name)
+                if name.startswith("/") or ".." in name.split("/"):
+                    anomalies.append(Anomaly("zip_path_traversal", f"entry name {name!r} escapes the archive root", label))
+                crcs.setdefault(name, info.CRC)
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError) as exc:
+        anomalies.append(Anomaly("zip_nonstandard", f"the standard zip reader rejects this archive: {exc}", label))
+    if data[:4] != b"PK\x03\x04":
+        anomalies.append(Anomaly("zip_prefixed_data", "the archive does not start with a local file header", label))
+    return anomalies, crcs
+
+
+def _read_apk(data: bytes, label: str, anomalies: list[Anomaly]) -> ApkPart:
+    """Open one APK from bytes with androguard; raises InputError when it is no zip at all."""
+    from androguard.core.apk import APK
+
+    _silence_androguard()
+    zip_anomalies, crcs = _zip_entry_anomalies(data, label)
+    anomalies.extend(zip_anomalies)
+    try:
+        apk = APK(data, raw=True)
+    except Exception as exc:  # noqa: BLE001 - androguard raises many types on hostile zips
+        raise InputError(f"{label}: not a readable zip/APK ({type(exc).__name__}: {exc})".splitlines()[0]) from None
+    names = _apk_names(apk)
+    if "AndroidManifest.xml" not in names:
+        anomalies.append(Anomaly("manifest_missing", "no AndroidManifest.xml entry", label))
+    elif not getattr(apk, "valid_apk", False):
+        anomalies.append(Anomaly("manifest_malformed", "AndroidManifest.xml could not be parsed as binary XML", label))
+    dex: list[DexBlob] = []
+    for name in sorted((n for n in names if DEX_NAME.match(n)), key=_dex_sort_key):
+        try:
+            blob = apk.get_file(name)
+        except Exception as exc:  # noqa: BLE001
+            anomalies.append(Anomaly("zip_entry_unreadable", f"{name}: {type(exc).__name__}: {exc}", label))
+            continue
+        declared = crcs.get(name)
+        if declared is not None and zlib.crc32(blob) & 0xFFFFFFFF != declared:
+            anomalies.append(Anomaly("zip_bad_crc", f"{name}: CRC-32 does not match the central directory", label))
+        if not looks_like_dex(blob):
+            anomalies.append(Anomaly("dex_not_dex", f"{name}: named like a DEX file but has no DEX header; skipped", label))
+            continue
+        dex.append(DexBlob(name=name, data=blob))
+    for name in sorted(n for n in names if re.search(r"classes\d*\.dex", n) and not DEX_NAME.match(n)):
+        anomalies.append(Anomaly("dex_name_not_loaded", f"{name}: looks like a DEX name but the runtime does not load it; skipped", label))
+    return ApkPart(name=label, apk=apk, dex=dex)
+
+
+def _apk_names(apk) -> list[str]:
+    try:
+        return list(apk.get_files())
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def _read_bundle(path: Path, data: bytes, anomalies: list[Anomaly]) -> list[ApkPart]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise InputError(f"{path.name}: not a readable split bundle ({exc})") from None
+    parts: list[ApkPart] = []
+    with zf:
+        apk_names = sorted(i.filename for i in zf.infolist() if i.filename.lower().endswith(".apk"))
+        if not apk_names:
+            raise InputError(f"{path.name}: split bundle contains no .apk entries")
+        for name in apk_names:
+            try:
+                inner = zf.read(name)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, zlib.error) as exc:
+                anomalies.append(Anomaly("bundle_entry_unreadable", f"{name}: {exc}", path.name))
+                continue
+            try:
+                part = _read_apk(inner, name, anomalies)
+            except InputError as exc:
+                anomalies.append(Anomaly("bundle_entry_unreadable", str(exc), path.name))
+                continue
+            parts.append(part)
+    if not parts:
+        raise InputError(f"{path.name}: no APK in the bundle could be read")
+    _mark_base(parts)
+    return parts
+
+
+def _mark_base(parts: list[ApkPart]) -> None:
+    """The base APK is the one whose manifest has no ``split`` attribute (else ``base.apk``)."""
+    def is_split(part: ApkPart) -> bool:
+        try:
+            xml = part.apk.get_android_manifest_xml()
+            return xml is not None and xml.get("split") not in (None, "")
+        except Exception:  # noqa: BLE001
+            return True
+
+    base = [p for p in parts if not is_split(p)]
+    chosen = base[0] if base else next((p for p in parts if Path(p.name).name == "base.apk"), parts[0])
+    for part in parts:
+        part.is_base = part is chosen
+    parts.sort(key=lambda p: (not p.is_base, p.name))
+
+
+def read_input(path: str | Path) -> InputBundle:
+    """Read an ``.apk``, a split bundle (``.apks``, ``.xapk``, ``.apkm``) or a bare ``.dex``.
+
+    Raises :class:`InputError` (one-line message) when nothing can be read:
+    missing file, not a zip and not a DEX, a zip with neither manifest nor DEX.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not an APK") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    anomalies: list[Anomaly] = []
+    if looks_like_dex(data):
+        return InputBundle(path, "dex", data, [ApkPart(path.name, None, [DexBlob(path.name, data)])], anomalies)
+    if len(data) < 22 or b"PK\x05\x06" not in data[-(1 << 16) - 22 :]:
+        raise InputError(f"{path.name}: not an APK, split bundle or DEX file (no zip directory, no DEX header)")
+    if path.suffix.lower() in BUNDLE_SUFFIXES or _looks_like_bundle(data):
+        parts = _read_bundle(path, data, anomalies)
+        kind = "bundle"
+    else:
+        parts = [_read_apk(data, path.name, anomalies)]
+        kind = "apk"
+    has_manifest = any(p.apk is not None and getattr(p.apk, "valid_apk", False) for p in parts)
+    has_dex = any(p.dex for p in parts)
+    if not has_manifest and not has_dex:
+        raise InputError(f"{path.name}: neither a readable AndroidManifest.xml nor a DEX file")
+    return InputBundle(path, kind, data, parts, anomalies)
+
+
+def _looks_like_bundle(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
+    return "AndroidManifest.xml" not in names and any(n.lower().endswith(".apk") for n in names)

@@ -1,0 +1,149 @@
+"""AppModel: the app as the analyses see it (manifest, signers, merged DEX index).
+
+``load_app(path)`` is the first pipeline stage: container -> manifest -> DEX
+index. Multi-DEX and split APKs are merged into one namespace: a class defined
+in more than one DEX file is kept where it is first defined (base APK first,
+then ``classes.dex``, ``classes2.dex``, ...), as the runtime's class loader does,
+and each shadowed definition is an anomaly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from datasafety.app.anomaly import Anomaly
+from datasafety.app.container import InputBundle, read_input
+from datasafety.app.dex.index import DexFormatError, DexIndex, index_dex
+from datasafety.app.manifest import Manifest, read_manifest
+
+
+@dataclass
+class AppModel:
+    path: Path
+    kind: str
+    """``apk``, ``bundle`` or ``dex``."""
+    file_sha256: str
+    manifest: Manifest
+    """Manifest of the base APK (empty for a bare DEX)."""
+    split_names: tuple[str, ...]
+    signer_sha256: tuple[str, ...]
+    """sha256 of each signer certificate (DER), sorted."""
+    dex: list[DexIndex]
+    class_kept: list[np.ndarray]
+    """Per DEX: bool per class def, False where an earlier DEX defines the same class."""
+    anomalies: list[Anomaly] = field(default_factory=list)
+
+    @property
+    def class_count(self) -> int:
+        return int(sum(int(k.sum()) for k in self.class_kept))
+
+    @property
+    def method_count(self) -> int:
+        total = 0
+        for dex, kept in zip(self.dex, self.class_kept):
+            if len(dex.def_class):
+                total += int(kept[dex.def_class].sum())
+        return total
+
+    def kept_rows(self, dex_no: int) -> np.ndarray:
+        """Bool per defined method of DEX ``dex_no``: True when its class definition is the one kept."""
+        dex = self.dex[dex_no]
+        if not len(dex.def_class):
+            return np.zeros(0, dtype=bool)
+        return self.class_kept[dex_no][dex.def_class]
+
+
+def _signers(apk, label: str, anomalies: list[Anomaly]) -> tuple[str, ...]:
+    if apk is None:
+        return ()
+    ders: list[bytes] = []
+    for getter in ("get_certificates_der_v3", "get_certificates_der_v2"):
+        try:
+            ders.extend(getattr(apk, getter)() or [])
+        except Exception as exc:  # noqa: BLE001 - androguard raises many types on bad blocks
+            anomalies.append(Anomaly("signature_block_malformed", f"{getter[17:]} signing block: {type(exc).__name__}", label))
+    if not ders:
+        try:
+            for cert in apk.get_certificates_v1() or []:
+                if cert is not None:
+                    ders.append(cert.dump())
+        except Exception as exc:  # noqa: BLE001
+            anomalies.append(Anomaly("signature_v1_malformed", f"v1 signature: {type(exc).__name__}", label))
+    return tuple(sorted({hashlib.sha256(d).hexdigest() for d in ders}))
+
+
+def build_model(bundle: InputBundle) -> AppModel:
+    """Index every DEX of every part and merge them into one namespace."""
+    anomalies = list(bundle.anomalies)
+    base = bundle.parts[0]
+    manifest = Manifest()
+    if base.apk is not None:
+        manifest = read_manifest(base.apk, base.name)
+        anomalies.extend(manifest.anomalies)
+    for part in bundle.parts[1:]:
+        if part.apk is not None:
+            anomalies.extend(read_manifest(part.apk, part.name).anomalies)
+    dexes: list[DexIndex] = []
+    for part in bundle.parts:
+        for blob in part.dex:
+            label = blob.name if part.name == bundle.path.name else f"{part.name}:{blob.name}"
+            try:
+                dex = index_dex(blob.data, label)
+            except (DexFormatError, ValueError, IndexError, OverflowError) as exc:
+                anomalies.append(Anomaly("dex_unreadable", f"{label}: {exc}", part.name))
+                continue
+            for problem in dex.problems:
+                anomalies.append(Anomaly("dex_malformed" if "version" not in problem else "dex_unknown_version", problem, part.name))
+            dexes.append(dex)
+    class_kept = _dedup_classes(dexes, anomalies)
+    return AppModel(
+        path=bundle.path,
+        kind=bundle.kind,
+        file_sha256=hashlib.sha256(bundle.data).hexdigest(),
+        manifest=manifest,
+        split_names=tuple(p.name for p in bundle.parts[1:]),
+        signer_sha256=_signers(base.apk, base.name, anomalies),
+        dex=dexes,
+        class_kept=class_kept,
+        anomalies=anomalies,
+    )
+
+
+def _dedup_classes(dexes: list[DexIndex], anomalies: list[Anomaly]) -> list[np.ndarray]:
+    """Keep the first definition of each class descriptor across DEX files."""
+    keys = []
+    for dex in dexes:
+        desc = dex.type_desc[np.clip(dex.class_type, 0, max(len(dex.type_desc) - 1, 0))] if len(dex.type_desc) else np.zeros(len(dex.class_type), np.int64)
+        keys.append(dex.string_hashes[np.clip(desc, 0, max(len(dex.string_hashes) - 1, 0))] if len(dex.string_hashes) else np.zeros(len(desc), np.uint64))
+    if not keys:
+        return []
+    allkeys = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
+    _, first = np.unique(allkeys, return_index=True)
+    keep_all = np.zeros(len(allkeys), dtype=bool)
+    keep_all[first] = True
+    kept: list[np.ndarray] = []
+    start = 0
+    for dex, key in zip(dexes, keys):
+        mask = keep_all[start : start + len(key)]
+        start += len(key)
+        dropped = np.nonzero(~mask)[0]
+        if len(dropped):
+            example = dex.type_name(int(dex.class_type[dropped[0]]))
+            anomalies.append(
+                Anomaly(
+                    "dex_duplicate_class",
+                    f"{dex.name}: {len(dropped)} classes already defined earlier (e.g. {example}); the first definition is kept",
+                    dex.name,
+                )
+            )
+        kept.append(mask.copy())
+    return kept
+
+
+def load_app(path: str | Path) -> AppModel:
+    """Read and index an app. Raises ``InputError`` when the input is unusable."""
+    return build_model(read_input(path))
