@@ -1,0 +1,203 @@
+"""Call sites of sensitive APIs, from the DEX reference table and the API catalogue.
+
+For each catalogue entry the matching method / field / string ids are found
+per DEX with vectorised look-ups (no name is decoded except the ones that
+match), then the reference table gives every instruction that uses them.
+Each call site carries its data type, the caller, the actor (app or SDK), the
+permission the API needs at the app's targetSdkVersion, and whether the
+manifest requests it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from datasafety.analysis.actors import FIRST_PARTY, ActorResolver, dotted, in_package
+from datasafety.analysis.precision import LOCATION_TYPES, location_precision
+from datasafety.app.dex import kernels
+from datasafety.app.dex.index import DexIndex
+from datasafety.app.model import AppModel
+from datasafety.knowledge.catalogue import Knowledge, SensitiveApi
+
+
+@dataclass(frozen=True)
+class CallSite:
+    id: str
+    data_type: str
+    api: str
+    """Dotted API name, e.g. ``android.location.LocationManager.requestLocationUpdates``."""
+    api_id: str
+    """Catalogue entry id."""
+    api_descriptor: str
+    """Descriptor of the referenced method (or field type / string value)."""
+    caller_class: str
+    caller_method: str
+    """Name and descriptor, e.g. ``onCreate(Landroid/os/Bundle;)V``."""
+    pc: int
+    """Instruction offset in the caller's code, in 16-bit code units."""
+    dex: str
+    actor: str
+    """``first_party`` or an SDK catalogue id."""
+    in_app_package: bool
+    permission_any_of: tuple[str, ...]
+    """Permissions of which one is needed at the app's targetSdkVersion; empty = none needed."""
+    permission_requested: bool
+    """True when no permission is needed or the manifest requests one of ``permission_any_of``."""
+    precision: str
+    """For location data types: ``precise``, ``approximate`` or ``unspecified``; else ``""``."""
+    precision_evidence: str
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "data_type": self.data_type,
+            "api": self.api,
+            "api_id": self.api_id,
+            "api_descriptor": self.api_descriptor,
+            "caller_class": self.caller_class,
+            "caller_method": self.caller_method,
+            "pc": self.pc,
+            "dex": self.dex,
+            "actor": self.actor,
+            "in_app_package": self.in_app_package,
+            "permission_any_of": list(self.permission_any_of),
+            "permission_requested": self.permission_requested,
+            "precision": self.precision,
+            "precision_evidence": self.precision_evidence,
+        }
+
+
+def _target_ids(dex: DexIndex, api: SensitiveApi) -> np.ndarray:
+    """Method ids (invoke), field ids (field) or string ids (string) that this entry matches."""
+    if api.kind == "string":
+        return dex.strings_with_prefix(api.member)
+    types = dex.find_types(api.class_descriptor)
+    names = dex.find_strings(api.member)
+    if not len(types) or not len(names):
+        return np.zeros(0, dtype=np.int64)
+    if api.kind == "invoke":
+        ids = np.nonzero(np.isin(dex.method_class, types) & np.isin(dex.method_name, names))[0]
+        if api.descriptor:
+            ids = np.array([i for i in ids if dex.proto_descriptor(int(dex.method_proto[i])) == api.descriptor], dtype=np.int64)
+        return ids
+    if api.kind == "field":
+        return np.nonzero(np.isin(dex.field_class, types) & np.isin(dex.field_name, names))[0]
+    return np.zeros(0, dtype=np.int64)
+
+
+_REF_KIND = {"invoke": kernels.REF_INVOKE, "field": kernels.REF_FIELD_READ, "string": kernels.REF_STRING}
+
+
+def _strings_in_row(dex: DexIndex, row: int) -> set[int]:
+    lo = np.searchsorted(dex.ref_row, row, side="left")
+    hi = np.searchsorted(dex.ref_row, row, side="right")
+    kinds = dex.ref_kind[lo:hi]
+    return set(int(t) for t in dex.ref_target[lo:hi][kinds == kernels.REF_STRING])
+
+
+def _permission_state(api: SensitiveApi, data_type: str, target_sdk: int, requested: set[str]) -> tuple[tuple[str, ...], bool] | None:
+    for y in api.yields:
+        if y.data_type == data_type:
+            rule = y.rule_for(target_sdk)
+            if rule is None:
+                return (), True
+            if not rule.any_of:
+                return (), True
+            return tuple(rule.any_of), any(p in requested for p in rule.any_of)
+    return None
+
+
+def find_call_sites(app: AppModel, knowledge: Knowledge, resolver: ActorResolver) -> list[CallSite]:
+    """Every use of a catalogued API in the app's (kept) code, sorted and given stable ids."""
+    manifest = app.manifest
+    target_sdk = manifest.effective_target_sdk
+    min_sdk = manifest.min_sdk or 1
+    requested = {
+        p.name for p in manifest.permissions if p.max_sdk_version is None or p.max_sdk_version >= min_sdk
+    }
+    raw: list[tuple] = []
+    for dex_no, dex in enumerate(app.dex):
+        if not len(dex.ref_kind):
+            continue
+        kept_rows = app.kept_rows(dex_no)
+        for api in knowledge.apis:
+            targets = _target_ids(dex, api)
+            if not len(targets):
+                continue
+            mask = (dex.ref_kind == _REF_KIND[api.kind]) & np.isin(dex.ref_target, targets)
+            hits = np.nonzero(mask)[0]
+            if not len(hits):
+                continue
+            required: set[int] | None = None
+            if api.requires_string:
+                required = set()
+                for text in api.requires_string:
+                    required.update(int(i) for i in dex.find_strings(text))
+            for hit in hits:
+                row = int(dex.ref_row[hit])
+                if not kept_rows[row]:
+                    continue
+                if required is not None and not (required & _strings_in_row(dex, row)):
+                    continue
+                raw.append((dex_no, row, int(dex.ref_pc[hit]), int(dex.ref_target[hit]), api))
+    sites: list[CallSite] = []
+    for dex_no, row, pc, target, api in raw:
+        dex = app.dex[dex_no]
+        method_idx = int(dex.def_method[row])
+        if method_idx >= 0:
+            cls_desc, mname, proto = dex.method_ref(method_idx)
+        else:
+            cls_desc, mname, proto = dex.type_name(int(dex.class_type[int(dex.def_class[row])])), "?", ""
+        caller_class = dotted(cls_desc)
+        sdk = resolver.sdk_for_class(caller_class)
+        if api.kind == "invoke":
+            descriptor = dex.proto_descriptor(int(dex.method_proto[target]))
+        elif api.kind == "field":
+            descriptor = dex.type_name(int(dex.field_type[target]))
+        else:
+            descriptor = dex.string(target)
+        yielded = [y.data_type for y in api.yields]
+        precision, evidence = "", ""
+        if set(yielded) & LOCATION_TYPES:
+            precision, evidence = location_precision(dex, row)
+            if precision == "precise" and "precise_location" in yielded:
+                yielded = [t for t in yielded if t != "approximate_location"]
+            elif precision == "approximate" and "approximate_location" in yielded:
+                yielded = [t for t in yielded if t != "precise_location"]
+        for data_type in yielded:
+            state = _permission_state(api, data_type, target_sdk, requested)
+            any_of, ok = state if state else ((), True)
+            sites.append(
+                CallSite(
+                    id="",
+                    data_type=data_type,
+                    api=api.api_name,
+                    api_id=api.id,
+                    api_descriptor=descriptor,
+                    caller_class=caller_class,
+                    caller_method=f"{mname}{proto}",
+                    pc=pc,
+                    dex=dex.name,
+                    actor=sdk.id if sdk else FIRST_PARTY,
+                    in_app_package=in_package(caller_class, manifest.package),
+                    permission_any_of=any_of,
+                    permission_requested=ok,
+                    precision=precision if data_type in LOCATION_TYPES else "",
+                    precision_evidence=evidence if data_type in LOCATION_TYPES else "",
+                )
+            )
+    sites.sort(key=lambda s: (s.data_type, s.caller_class, s.caller_method, s.pc, s.api, s.dex))
+    numbered = []
+    counters: dict[str, int] = {}
+    for site in sites:
+        counters[site.data_type] = counters.get(site.data_type, 0) + 1
+        numbered.append(_with_id(site, f"cs:{site.data_type}:{counters[site.data_type]:04d}"))
+    return numbered
+
+
+def _with_id(site: CallSite, new_id: str) -> CallSite:
+    from dataclasses import replace
+
+    return replace(site, id=new_id)

@@ -1,0 +1,79 @@
+"""The scan pipeline: app/ -> analysis/ -> verdict/ -> Report.
+
+Each stage is a function of plain models; nothing here prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datasafety.analysis.actors import FIRST_PARTY, ActorResolver
+from datasafety.analysis.call_sites import find_call_sites
+from datasafety.analysis.permissions import find_permissions
+from datasafety.analysis.sdks import find_sdks
+from datasafety.app.model import AppModel, load_app
+from datasafety.knowledge import exodus
+from datasafety.knowledge.catalogue import Knowledge, load_knowledge
+from datasafety.report.model import AppSummary, Report
+from datasafety.verdict.verdicts import decide
+
+__version__ = "0.1.0"
+
+
+def summarise_app(app: AppModel) -> AppSummary:
+    m = app.manifest
+    return AppSummary(
+        file_name=app.path.name,
+        file_sha256=app.file_sha256,
+        input_kind=app.kind,
+        package=m.package,
+        version_name=m.version_name,
+        version_code=m.version_code,
+        min_sdk=m.min_sdk,
+        target_sdk=m.target_sdk,
+        max_sdk=m.max_sdk,
+        effective_target_sdk=m.effective_target_sdk,
+        signer_sha256=app.signer_sha256,
+        splits=app.split_names,
+        dex_count=len(app.dex),
+        class_count=app.class_count,
+        method_count=app.method_count,
+    )
+
+
+def analyse(app: AppModel, knowledge: Knowledge, trackers: exodus.ExodusSignatures | None = None) -> Report:
+    """Run the static analyses on an indexed app and decide the verdicts."""
+    resolver = ActorResolver(knowledge, trackers)
+    permissions = find_permissions(app.manifest, knowledge)
+    call_sites = find_call_sites(app, knowledge, resolver)
+    sdks = find_sdks(app, resolver)
+    names = {s.id: s.name for s in knowledge.sdks}
+    names[FIRST_PARTY] = "the app's own code"
+    verdicts = decide(knowledge, call_sites, permissions, app.manifest.effective_target_sdk, names)
+    sources = list(knowledge.sources)
+    if trackers is not None:
+        sources.append(trackers.source)
+    return Report(
+        app=summarise_app(app),
+        permissions=tuple(permissions),
+        call_sites=tuple(call_sites),
+        sdks=tuple(sdks),
+        verdicts=tuple(verdicts),
+        anomalies=tuple(sorted(set(app.anomalies), key=lambda a: (a.location, a.code, a.message))),
+        knowledge=tuple(sources),
+        tool_version=__version__,
+    )
+
+
+def scan(path: str | Path, trackers: str | Path | None = None) -> Report:
+    """Scan an APK, split bundle (``.apks``/``.xapk``/``.apkm``) or DEX file.
+
+    ``trackers``: path of an Exodus ``trackers.json``; default ``$DATASAFETY_TRACKERS``.
+    Raises ``datasafety.app.container.InputError`` when the input is unusable and
+    ``datasafety.knowledge.exodus.TrackerFileError`` for a bad signature file.
+    """
+    knowledge = load_knowledge()
+    tracker_path = exodus.resolve_path(trackers)
+    signatures = exodus.load_exodus(tracker_path) if tracker_path else None
+    app = load_app(path)
+    return analyse(app, knowledge, signatures)

@@ -1,0 +1,155 @@
+"""Per data type verdicts from static evidence (DESIGN.md, the evidence ladder).
+
+Verdict words (static evidence only; "collected" is never claimed here):
+
+- ``capable``: call sites exist and the app requests the permission they need
+  at its targetSdkVersion (or they need none). Grade ``present``.
+- ``present_not_permitted``: call sites exist but none has its permission:
+  the platform returns nothing. Grade ``present``.
+- ``declared``: the manifest requests a permission that gates the data type,
+  but no call site of a catalogued API was found (it may still be reached by
+  reflection, native code or an API missing from the catalogue). Grade ``declared``.
+- ``not_found``: no call site and no permission, but the platform gives the
+  data without a permission (e.g. ANDROID_ID), so absence is not proof.
+- ``not_possible``: no call site, no permission, and every catalogued route
+  needs a permission the app does not request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from datasafety.analysis.call_sites import CallSite
+from datasafety.analysis.permissions import PermissionFinding
+from datasafety.knowledge.catalogue import Knowledge
+
+GRADE_ORDER = ("declared", "present", "reachable", "flows", "observed")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    data_type: str
+    verdict: str
+    grade: str | None
+    actors: tuple[str, ...]
+    evidence: tuple[str, ...]
+    explanation: str
+
+    def to_json(self) -> dict:
+        return {
+            "data_type": self.data_type,
+            "verdict": self.verdict,
+            "grade": self.grade,
+            "actors": list(self.actors),
+            "evidence": list(self.evidence),
+            "explanation": self.explanation,
+        }
+
+
+def _short(permission: str) -> str:
+    return permission.rsplit(".", 1)[-1]
+
+
+def _actor_names(actors: list[str], names: dict[str, str]) -> str:
+    labels = ["the app's own code" if a == "first_party" else names.get(a, a) for a in actors]
+    if len(labels) > 3:
+        labels = labels[:3] + [f"{len(actors) - 3} more"]
+    return ", ".join(labels[:-1]) + (" and " if len(labels) > 1 else "") + labels[-1]
+
+
+def _permission_free_route(knowledge: Knowledge, data_type: str, target_sdk: int) -> bool:
+    for api in knowledge.apis:
+        for y in api.yields:
+            if y.data_type == data_type:
+                rule = y.rule_for(target_sdk)
+                if rule is None or not rule.any_of:
+                    return True
+    return False
+
+
+def decide(
+    knowledge: Knowledge,
+    call_sites: list[CallSite],
+    permissions: list[PermissionFinding],
+    target_sdk: int,
+    actor_names: dict[str, str],
+) -> list[Verdict]:
+    """One verdict per data type of the taxonomy, in taxonomy order."""
+    verdicts = []
+    for dt in knowledge.data_types:
+        sites = [s for s in call_sites if s.data_type == dt.id]
+        permitted = [s for s in sites if s.permission_requested]
+        gating = [p for p in permissions if dt.id in p.data_types and p.granted_on_some_device]
+        perm_ids = tuple(p.id for p in gating)
+        label = dt.label
+        if permitted:
+            actors = sorted({s.actor for s in permitted}, key=lambda a: (a != "first_party", a))
+            needed = sorted({p for s in permitted for p in s.permission_any_of if p in {g.name for g in gating}})
+            route = (
+                f"the app requests {', '.join(_short(p) for p in needed)}"
+                if needed
+                else "no permission is needed"
+            )
+            verdicts.append(
+                Verdict(
+                    dt.id,
+                    "capable",
+                    "present",
+                    tuple(actors),
+                    tuple(s.id for s in permitted) + perm_ids,
+                    f"{label}: {route} and {_actor_names(actors, actor_names)} "
+                    f"call{'s' if len(actors) == 1 else ''} APIs that return it "
+                    f"({len(permitted)} call site{'s' if len(permitted) != 1 else ''}); "
+                    "the app can collect it, which is not proof that it does.",
+                )
+            )
+        elif sites:
+            actors = sorted({s.actor for s in sites}, key=lambda a: (a != "first_party", a))
+            needed = sorted({p for s in sites for p in s.permission_any_of})
+            verdicts.append(
+                Verdict(
+                    dt.id,
+                    "present_not_permitted",
+                    "present",
+                    tuple(actors),
+                    tuple(s.id for s in sites) + perm_ids,
+                    f"{label}: {_actor_names(actors, actor_names)} contain{'s' if len(actors) == 1 else ''} "
+                    f"{len(sites)} call site{'s' if len(sites) != 1 else ''} for it, but the app does not request "
+                    f"{' or '.join(_short(p) for p in needed)}, so the platform does not return it.",
+                )
+            )
+        elif gating:
+            verdicts.append(
+                Verdict(
+                    dt.id,
+                    "declared",
+                    "declared",
+                    (),
+                    perm_ids,
+                    f"{label}: the app requests {', '.join(_short(p.name) for p in gating)}, "
+                    "but no call site of a catalogued API was found in its code.",
+                )
+            )
+        elif _permission_free_route(knowledge, dt.id, target_sdk):
+            verdicts.append(
+                Verdict(
+                    dt.id,
+                    "not_found",
+                    None,
+                    (),
+                    (),
+                    f"{label}: no call site was found; the platform would allow it without a permission.",
+                )
+            )
+        else:
+            verdicts.append(
+                Verdict(
+                    dt.id,
+                    "not_possible",
+                    None,
+                    (),
+                    (),
+                    f"{label}: the app requests no permission that gives it and no code asks for it.",
+                )
+            )
+    return verdicts
