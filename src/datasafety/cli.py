@@ -15,6 +15,48 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evidence-based privacy auditor for Android apps.")
 
 
+def _fail(message: str) -> None:
+    """Exit 2 with one line on stderr (DESIGN.md: unusable input, no traceback)."""
+    print(f"datasafety: {message}", file=sys.stderr)
+    raise typer.Exit(2)
+
+
+@app.command()
+def scan(
+    app_path: Path = typer.Argument(..., metavar="APP", help=".apk, .apks/.xapk/.apkm split bundle, or .dex"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write the JSON report here ('-' for stdout)"),
+    trackers: Optional[Path] = typer.Option(None, "--trackers", help="Exodus trackers.json (default: $DATASAFETY_TRACKERS)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no terminal summary"),
+) -> None:
+    """Report what personal data an app can collect, which code collects it, and the evidence."""
+    from rich.console import Console
+
+    from datasafety.app.container import InputError
+    from datasafety.knowledge.exodus import TrackerFileError
+    from datasafety.pipeline import scan as run_scan
+    from datasafety.report.json_format import dumps
+    from datasafety.report.terminal import render_scan
+
+    try:
+        report = run_scan(app_path, trackers=trackers)
+    except (InputError, TrackerFileError) as exc:
+        _fail(str(exc))
+    except MemoryError:
+        _fail(f"{app_path}: out of memory while reading the input")
+    data = report.to_json()
+    text = dumps(data)
+    if json_out is not None:
+        if str(json_out) == "-":
+            sys.stdout.write(text)
+        else:
+            try:
+                json_out.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                _fail(f"cannot write {json_out}: {exc.strerror or exc}")
+    if not quiet and str(json_out) != "-":
+        render_scan(data, Console())
+
+
 @app.command()
 def traffic(
     capture: Path = typer.Argument(..., help="HAR, mitmproxy flow file, pcap or pcapng"),

@@ -199,9 +199,21 @@ def read_input(path: str | Path) -> InputBundle:
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     anomalies: list[Anomaly] = []
+    has_zip_directory = len(data) >= 22 and b"PK\x05\x06" in data[-(1 << 16) - 22 :]
     if looks_like_dex(data):
-        return InputBundle(path, "dex", data, [ApkPart(path.name, None, [DexBlob(path.name, data)])], anomalies)
-    if len(data) < 22 or b"PK\x05\x06" not in data[-(1 << 16) - 22 :]:
+        if not has_zip_directory:
+            return InputBundle(path, "dex", data, [ApkPart(path.name, None, [DexBlob(path.name, data)])], anomalies)
+        # A DEX file with a zip appended: the "Janus" layout (CVE-2017-13156). Vulnerable
+        # Android versions run the DEX while verifying the zip's v1 signature.
+        anomalies.append(
+            Anomaly("dex_prepended_to_zip", "a DEX file is prepended to the APK (Janus, CVE-2017-13156); both are analysed", path.name)
+        )
+        part = _read_apk(data, path.name, anomalies)
+        dex_size = int.from_bytes(data[32:36], "little")
+        prepended = DexBlob(f"{path.name}:prepended.dex", data[: dex_size or len(data)])
+        part.dex.insert(0, prepended)
+        return InputBundle(path, "apk", data, [part], anomalies)
+    if not has_zip_directory:
         raise InputError(f"{path.name}: not an APK, split bundle or DEX file (no zip directory, no DEX header)")
     if path.suffix.lower() in BUNDLE_SUFFIXES or _looks_like_bundle(data):
         parts = _read_bundle(path, data, anomalies)
@@ -213,6 +225,8 @@ def read_input(path: str | Path) -> InputBundle:
     has_dex = any(p.dex for p in parts)
     if not has_manifest and not has_dex:
         raise InputError(f"{path.name}: neither a readable AndroidManifest.xml nor a DEX file")
+    if not has_dex:
+        anomalies.append(Anomaly("dex_missing", "no classes*.dex file: the app has no bytecode to analyse", path.name))
     return InputBundle(path, kind, data, parts, anomalies)
 
 

@@ -73,6 +73,8 @@ def _signers(apk, label: str, anomalies: list[Anomaly]) -> tuple[str, ...]:
                     ders.append(cert.dump())
         except Exception as exc:  # noqa: BLE001
             anomalies.append(Anomaly("signature_v1_malformed", f"v1 signature: {type(exc).__name__}", label))
+    if not ders:
+        anomalies.append(Anomaly("signature_missing", "no signer certificate could be read (unsigned, or a broken signature)", label))
     return tuple(sorted({hashlib.sha256(d).hexdigest() for d in ders}))
 
 

@@ -1,0 +1,67 @@
+"""Rich terminal summary of a scan report (renders from the JSON contract).
+
+The centre is a table of data types (rows) by actors (columns) with the
+strongest grade in each cell; verdict words and one-line explanations follow.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+VERDICT_STYLE = {
+    "collected": "bold red",
+    "shared": "bold red",
+    "capable": "red",
+    "present_not_permitted": "yellow",
+    "declared": "yellow",
+    "not_found": "dim",
+    "not_possible": "green",
+}
+MAX_ACTOR_COLUMNS = 8
+
+
+def render_scan(report: dict, console: Console) -> None:
+    app = report["app"]
+    title = f"{app['package'] or app['file_name']} {app['version_name']}".strip()
+    console.print(f"[bold]{title}[/bold]  target SDK {app['effective_target_sdk']}  "
+                  f"{app['dex_count']} DEX, {app['class_count']} classes, {app['method_count']} methods")
+    console.print(f"sha256 {app['file_sha256']}")
+    sdk_names = {s["id"]: s["name"] for s in report["sdks"]}
+    grades: dict[tuple[str, str], str] = {}
+    actor_sites: dict[str, int] = {}
+    for site in report["call_sites"]:
+        key = (site["data_type"], site["actor"])
+        grade = "present" if site["permission_requested"] else "present (no permission)"
+        if grades.get(key) != "present":
+            grades[key] = grade
+        actor_sites[site["actor"]] = actor_sites.get(site["actor"], 0) + 1
+    actors = sorted(actor_sites, key=lambda a: (a != "first_party", -actor_sites[a], a))
+    shown = actors[:MAX_ACTOR_COLUMNS]
+    table = Table(title="Personal data by actor (grade of the evidence)", show_lines=False)
+    table.add_column("data type", style="bold")
+    table.add_column("verdict")
+    for actor in shown:
+        table.add_column("app" if actor == "first_party" else sdk_names.get(actor, actor), overflow="fold")
+    if len(actors) > len(shown):
+        table.add_column(f"+{len(actors) - len(shown)} more")
+    for verdict in report["verdicts"]:
+        dt = verdict["data_type"]
+        style = VERDICT_STYLE.get(verdict["verdict"], "")
+        cells = [grades.get((dt, a), "") for a in shown]
+        if len(actors) > len(shown):
+            cells.append(str(sum(1 for a in actors[len(shown):] if (dt, a) in grades)) or "")
+        table.add_row(dt, f"[{style}]{verdict['verdict']}[/{style}]" if style else verdict["verdict"], *cells)
+    console.print(table)
+    for verdict in report["verdicts"]:
+        if verdict["verdict"] in ("capable", "present_not_permitted", "declared", "collected", "shared"):
+            console.print(f"- {verdict['explanation']}")
+    if report["sdks"]:
+        sdk_line = ", ".join(f"{s['name']} ({s['class_count']})" for s in report["sdks"])
+        console.print(f"[bold]SDKs present[/bold] (classes): {sdk_line}")
+    if report["anomalies"]:
+        console.print(f"[yellow]{len(report['anomalies'])} anomalies[/yellow]: "
+                      + "; ".join(a["message"] for a in report["anomalies"][:5])
+                      + (" ..." if len(report["anomalies"]) > 5 else ""))
+    if report.get("incomplete"):
+        console.print(f"[yellow]incomplete stages[/yellow]: {', '.join(report['incomplete'])}")
