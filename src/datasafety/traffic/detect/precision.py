@@ -65,8 +65,8 @@ def precision_of(latitude: float, longitude: float, decimals: int) -> Precision:
         grid = False
     return Precision(
         decimals=decimals,
-        metres=round(metres, 3),
-        area_km2=round(area_km2, 6),
+        metres=float(f"{metres:.6g}"),
+        area_km2=float(f"{area_km2:.6g}"),
         play_precise=area_km2 < PLAY_PRECISE_AREA_KM2,
         apple_precise=metres <= METRES_PER_DEGREE * 10.0**-APPLE_PRECISE_DECIMALS + 1e-9,
         coarse_grid=grid,
