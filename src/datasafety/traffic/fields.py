@@ -32,7 +32,8 @@ MAX_TEXT_LEAF = 256 * 1024
 """Characters of one text value scanned by detectors."""
 
 _FORM_RE = re.compile(r"[\w.\-\[\]%]+=[^&\s]*(?:&[\w.\-\[\]%]+=[^&\s]*)*")
-_JWT_RE = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_PADDED_B64_RE = re.compile(r"[A-Za-z0-9+/_-]+={1,2}")
 _BINARY_TYPES = ("image/", "video/", "audio/", "font/")
 
 
@@ -98,13 +99,18 @@ class FieldCollector:
             return
         if len(text) > MAX_TEXT_LEAF:
             text = text[:MAX_TEXT_LEAF]
-        self.fields.append(Field(where, key, text, encodings, group, numeric, pair))
         if not numeric and depth < MAX_DEPTH and len(text) >= 8:
+            if self._structured(where, text, encodings, depth + 1):
+                return
+            self.fields.append(Field(where, key, text, encodings, group, numeric, pair))
             self._nested(where, key, text, encodings, group, depth + 1)
+        else:
+            self.fields.append(Field(where, key, text, encodings, group, numeric, pair))
 
     # -- nested encodings -------------------------------------------------------------
 
-    def _nested(self, where: str, key: str | None, text: str, encodings: tuple[str, ...], group: int, depth: int) -> None:
+    def _structured(self, where: str, text: str, encodings: tuple[str, ...], depth: int) -> bool:
+        """Walk ``text`` as JSON, XML or a form when it is one (the text itself is then not a field)."""
         stripped = text.strip()
         head = stripped[:1]
         if head in "{[":
@@ -114,10 +120,16 @@ class FieldCollector:
                 parsed = None
             if isinstance(parsed, (dict, list)):
                 self.walk_json(parsed, f"{where}>$", None, encodings, depth)
-                return
-        if head == "<" and stripped.endswith(">"):
-            if self.walk_xml(stripped, f"{where}>", encodings, depth):
-                return
+                return True
+        elif head == "<" and stripped.endswith(">"):
+            return self.walk_xml(stripped, f"{where}>", encodings, depth)
+        elif "=" in stripped and "&" in stripped and _FORM_RE.fullmatch(stripped) and not _PADDED_B64_RE.fullmatch(stripped):
+            self.walk_form(stripped, f"{where}>", encodings, depth)
+            return True
+        return False
+
+    def _nested(self, where: str, key: str | None, text: str, encodings: tuple[str, ...], group: int, depth: int) -> None:
+        stripped = text.strip()
         decoded_url = peel.try_url(stripped)
         if decoded_url is not None:
             self.add(where, key, decoded_url, encodings + ("url",), group, depth)
@@ -127,11 +139,9 @@ class FieldCollector:
             if query:
                 self.walk_form(query, f"{where}>", encodings, depth)
             return
-        if "=" in stripped and _FORM_RE.fullmatch(stripped):
-            self.walk_form(stripped, f"{where}>", encodings, depth)
-            return
-        if _JWT_RE.fullmatch(stripped):
-            for position, segment in enumerate(stripped.split(".")[:2]):
+        jwt = _JWT_RE.search(stripped)
+        if jwt:
+            for position, segment in enumerate(jwt.group(0).split(".")[:2]):
                 decoded = peel.try_base64(segment + "=" * (-len(segment) % 4)) if len(segment) >= 12 else None
                 if decoded:
                     inner, codings = peel.bytes_to_text(decoded[0])
@@ -306,7 +316,7 @@ def collect_body(
             for number, item in enumerate(parsed_lines):
                 collector.walk_json(item, f"{prefix}.jsonl[{number}]:$", None, encodings, depth)
             return
-    if "x-www-form-urlencoded" in ctype or ("=" in stripped and _FORM_RE.fullmatch(stripped)):
+    if "x-www-form-urlencoded" in ctype or ("=" in stripped and _FORM_RE.fullmatch(stripped) and not _PADDED_B64_RE.fullmatch(stripped)):
         collector.walk_form(stripped, f"{prefix}.form:", encodings, depth)
         return
     if "xml" in ctype or stripped.startswith("<"):
