@@ -95,7 +95,8 @@ def _observation(request: CapturedRequest, finding: Finding, destination: Destin
     )
 
 
-def _sort_key(o: Observation):
+def observation_sort_key(o: Observation):
+    """Deterministic order of observations: request, place, type, kind, value, match."""
     return (o.request_index, o.where, o.data_type, o.kind, o.value, o.match, o.matched_profile_key or "")
 
 
@@ -126,7 +127,7 @@ def analyse_requests(
         anomalies.extend(problems)
         if item.host not in destinations or (destinations[item.host].country is None and destination.country):
             destinations[item.host] = destination
-    observations.sort(key=_sort_key)
+    observations.sort(key=observation_sort_key)
     numbered = tuple(_with_id(o, number) for number, o in enumerate(observations, 1))
     knowledge: list[KnowledgeSource] = []
     missing = []
