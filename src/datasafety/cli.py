@@ -27,6 +27,9 @@ def scan(
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the JSON report here ('-' for stdout)"),
     trackers: Optional[Path] = typer.Option(None, "--trackers", help="Exodus trackers.json (default: $DATASAFETY_TRACKERS)"),
     quiet: bool = typer.Option(False, "--quiet", help="no terminal summary"),
+    jobs: int = typer.Option(1, "--jobs", min=1, max=64, help="index DEX files with N workers (same report for any N)"),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", min=0.0, help="seconds for the whole scan; unfinished stages are listed under 'incomplete'"),
+    memory_budget: Optional[float] = typer.Option(None, "--memory-budget", min=1.0, help="MB of resident memory; unfinished stages are listed under 'incomplete'"),
 ) -> None:
     """Report what personal data an app can collect, which code collects it, and the evidence."""
     from rich.console import Console
@@ -37,8 +40,19 @@ def scan(
     from datasafety.report.json_format import dumps
     from datasafety.report.terminal import render_scan
 
+    from datasafety.report.progress import DelayedProgress
+
+    progress = DelayedProgress(enabled=not quiet and sys.stderr.isatty())
     try:
-        report = run_scan(app_path, trackers=trackers)
+        with progress:
+            report = run_scan(
+                app_path,
+                trackers=trackers,
+                jobs=jobs,
+                time_budget=time_budget,
+                memory_budget=memory_budget,
+                progress=progress.update,
+            )
     except (InputError, TrackerFileError) as exc:
         _fail(str(exc))
     except MemoryError:
@@ -54,7 +68,10 @@ def scan(
             except OSError as exc:
                 _fail(f"cannot write {json_out}: {exc.strerror or exc}")
     if not quiet and str(json_out) != "-":
-        render_scan(data, Console())
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=140)
+        render_scan(data, console)
 
 
 @app.command()

@@ -11,7 +11,9 @@ from datasafety.analysis.actors import FIRST_PARTY, ActorResolver
 from datasafety.analysis.call_sites import find_call_sites
 from datasafety.analysis.permissions import find_permissions
 from datasafety.analysis.sdks import find_sdks
-from datasafety.app.model import AppModel, load_app
+from datasafety.app.anomaly import Anomaly
+from datasafety.app.model import AppModel, ProgressFn, load_app
+from datasafety.budget import Budget
 from datasafety.knowledge import exodus
 from datasafety.knowledge.catalogue import Knowledge, load_knowledge
 from datasafety.report.model import AppSummary, Report
@@ -41,12 +43,37 @@ def summarise_app(app: AppModel) -> AppSummary:
     )
 
 
-def analyse(app: AppModel, knowledge: Knowledge, trackers: exodus.ExodusSignatures | None = None) -> Report:
-    """Run the static analyses on an indexed app and decide the verdicts."""
+def analyse(
+    app: AppModel,
+    knowledge: Knowledge,
+    trackers: exodus.ExodusSignatures | None = None,
+    budget: Budget | None = None,
+    progress: ProgressFn | None = None,
+    jobs: int = 1,
+) -> Report:
+    """Run the static analyses on an indexed app and decide the verdicts.
+
+    Stages run while ``budget`` lasts; the rest are listed in ``incomplete``.
+    """
+    budget = budget or Budget()
+    incomplete = list(app.incomplete)
+    anomalies = list(app.anomalies)
     resolver = ActorResolver(knowledge, trackers)
     permissions = find_permissions(app.manifest, knowledge)
-    call_sites = find_call_sites(app, knowledge, resolver)
-    sdks = find_sdks(app, resolver)
+    call_sites: list = []
+    sdks: list = []
+    for stage in ("call_sites", "sdks"):
+        reason = budget.exhausted()
+        if reason:
+            incomplete.append(stage)
+            anomalies.append(Anomaly("budget_exhausted", f"{reason} budget ran out before stage {stage}", "scan"))
+            continue
+        if stage == "call_sites":
+            call_sites = find_call_sites(app, knowledge, resolver, jobs=jobs)
+        else:
+            sdks = find_sdks(app, resolver)
+        if progress:
+            progress(stage, 1, 1)
     names = {s.id: s.name for s in knowledge.sdks}
     names[FIRST_PARTY] = "the app's own code"
     verdicts = decide(knowledge, call_sites, permissions, app.manifest.effective_target_sdk, names)
@@ -59,21 +86,36 @@ def analyse(app: AppModel, knowledge: Knowledge, trackers: exodus.ExodusSignatur
         call_sites=tuple(call_sites),
         sdks=tuple(sdks),
         verdicts=tuple(verdicts),
-        anomalies=tuple(sorted(set(app.anomalies), key=lambda a: (a.location, a.code, a.message))),
+        anomalies=tuple(sorted(set(anomalies), key=lambda a: (a.location, a.code, a.message))),
         knowledge=tuple(sources),
+        incomplete=tuple(incomplete),
         tool_version=__version__,
     )
 
 
-def scan(path: str | Path, trackers: str | Path | None = None) -> Report:
+def scan(
+    path: str | Path,
+    trackers: str | Path | None = None,
+    *,
+    jobs: int = 1,
+    time_budget: float | None = None,
+    memory_budget: float | None = None,
+    progress: ProgressFn | None = None,
+) -> Report:
     """Scan an APK, split bundle (``.apks``/``.xapk``/``.apkm``) or DEX file.
 
     ``trackers``: path of an Exodus ``trackers.json``; default ``$DATASAFETY_TRACKERS``.
+    ``jobs``: processes for DEX indexing (the report does not depend on it).
+    ``time_budget`` (seconds) and ``memory_budget`` (MB of resident memory) bound
+    the whole scan: when one runs out the report keeps what was found and lists
+    the unfinished stages in ``incomplete``.
+    ``progress(stage, done, total)`` is called as work advances.
     Raises ``datasafety.app.container.InputError`` when the input is unusable and
     ``datasafety.knowledge.exodus.TrackerFileError`` for a bad signature file.
     """
+    budget = Budget(seconds=time_budget, memory_mb=memory_budget)
     knowledge = load_knowledge()
     tracker_path = exodus.resolve_path(trackers)
     signatures = exodus.load_exodus(tracker_path) if tracker_path else None
-    app = load_app(path)
-    return analyse(app, knowledge, signatures)
+    app = load_app(path, jobs=jobs, budget=budget, progress=progress)
+    return analyse(app, knowledge, signatures, budget=budget, progress=progress, jobs=jobs)

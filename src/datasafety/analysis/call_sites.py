@@ -10,6 +10,7 @@ manifest requests it.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,22 +70,34 @@ class CallSite:
         }
 
 
-def _target_ids(dex: DexIndex, api: SensitiveApi) -> np.ndarray:
-    """Method ids (invoke), field ids (field) or string ids (string) that this entry matches."""
+def _target_ids(dex: DexIndex, api: SensitiveApi, strings: dict[str, np.ndarray]) -> np.ndarray:
+    """Method ids (invoke), field ids (field) or string ids (string) that this entry matches.
+
+    ``strings``: string indices of every class descriptor and member name of the
+    catalogue in this DEX (from one batched look-up).
+    """
     if api.kind == "string":
         return dex.strings_with_prefix(api.member)
-    types = dex.find_types(api.class_descriptor)
-    names = dex.find_strings(api.member)
-    if not len(types) or not len(names):
+    cls = strings.get(api.class_descriptor)
+    names = strings.get(api.member)
+    if cls is None or names is None or not len(cls) or not len(names):
+        return np.zeros(0, dtype=np.int64)
+    types = np.nonzero(np.isin(dex.type_desc, cls))[0]
+    if not len(types):
         return np.zeros(0, dtype=np.int64)
     if api.kind == "invoke":
-        ids = np.nonzero(np.isin(dex.method_class, types) & np.isin(dex.method_name, names))[0]
+        ids = np.nonzero(np.isin(dex.method_name, names) & np.isin(dex.method_class, types))[0]
         if api.descriptor:
             ids = np.array([i for i in ids if dex.proto_descriptor(int(dex.method_proto[i])) == api.descriptor], dtype=np.int64)
         return ids
     if api.kind == "field":
-        return np.nonzero(np.isin(dex.field_class, types) & np.isin(dex.field_name, names))[0]
+        return np.nonzero(np.isin(dex.field_name, names) & np.isin(dex.field_class, types))[0]
     return np.zeros(0, dtype=np.int64)
+
+
+def _catalogue_strings(dex: DexIndex, apis: tuple[SensitiveApi, ...]) -> dict[str, np.ndarray]:
+    texts = sorted({t for api in apis if api.kind != "string" for t in (api.class_descriptor, api.member)})
+    return dict(zip(texts, dex.find_many_strings(texts)))
 
 
 _REF_KIND = {"invoke": kernels.REF_INVOKE, "field": kernels.REF_FIELD_READ, "string": kernels.REF_STRING}
@@ -109,21 +122,26 @@ def _permission_state(api: SensitiveApi, data_type: str, target_sdk: int, reques
     return None
 
 
-def find_call_sites(app: AppModel, knowledge: Knowledge, resolver: ActorResolver) -> list[CallSite]:
-    """Every use of a catalogued API in the app's (kept) code, sorted and given stable ids."""
+def find_call_sites(app: AppModel, knowledge: Knowledge, resolver: ActorResolver, jobs: int = 1) -> list[CallSite]:
+    """Every use of a catalogued API in the app's (kept) code, sorted and given stable ids.
+
+    ``jobs`` threads search the DEX files; the result does not depend on it.
+    """
     manifest = app.manifest
     target_sdk = manifest.effective_target_sdk
     min_sdk = manifest.min_sdk or 1
     requested = {
         p.name for p in manifest.permissions if p.max_sdk_version is None or p.max_sdk_version >= min_sdk
     }
-    raw: list[tuple] = []
-    for dex_no, dex in enumerate(app.dex):
+    def hits_in(dex_no: int) -> list[tuple]:
+        dex = app.dex[dex_no]
+        found: list[tuple] = []
         if not len(dex.ref_kind):
-            continue
+            return found
         kept_rows = app.kept_rows(dex_no)
+        strings = _catalogue_strings(dex, knowledge.apis)
         for api in knowledge.apis:
-            targets = _target_ids(dex, api)
+            targets = _target_ids(dex, api, strings)
             if not len(targets):
                 continue
             mask = (dex.ref_kind == _REF_KIND[api.kind]) & np.isin(dex.ref_target, targets)
@@ -133,15 +151,25 @@ def find_call_sites(app: AppModel, knowledge: Knowledge, resolver: ActorResolver
             required: set[int] | None = None
             if api.requires_string:
                 required = set()
-                for text in api.requires_string:
-                    required.update(int(i) for i in dex.find_strings(text))
+                for found_ids in dex.find_many_strings(list(api.requires_string)):
+                    required.update(int(i) for i in found_ids)
             for hit in hits:
                 row = int(dex.ref_row[hit])
                 if not kept_rows[row]:
                     continue
                 if required is not None and not (required & _strings_in_row(dex, row)):
                     continue
-                raw.append((dex_no, row, int(dex.ref_pc[hit]), int(dex.ref_target[hit]), api))
+                found.append((dex_no, row, int(dex.ref_pc[hit]), int(dex.ref_target[hit]), api))
+        return found
+
+    raw: list[tuple] = []
+    if jobs > 1 and len(app.dex) > 1:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="call-sites") as pool:
+            for found in pool.map(hits_in, range(len(app.dex))):
+                raw.extend(found)
+    else:
+        for dex_no in range(len(app.dex)):
+            raw.extend(hits_in(dex_no))
     sites: list[CallSite] = []
     for dex_no, row, pc, target, api in raw:
         dex = app.dex[dex_no]
@@ -189,6 +217,12 @@ def find_call_sites(app: AppModel, knowledge: Knowledge, resolver: ActorResolver
                 )
             )
     sites.sort(key=lambda s: (s.data_type, s.caller_class, s.caller_method, s.pc, s.api, s.dex))
+    # One instruction matched by two catalogue entries (e.g. "content://mms" and
+    # "content://mms-sms") is one call site per data type: keep the first entry.
+    unique: dict[tuple, CallSite] = {}
+    for site in sites:
+        unique.setdefault((site.data_type, site.dex, site.caller_class, site.caller_method, site.pc), site)
+    sites = list(unique.values())
     numbered = []
     counters: dict[str, int] = {}
     for site in sites:

@@ -29,11 +29,34 @@ class InputError(Exception):
 
 @dataclass(frozen=True)
 class DexBlob:
-    """One DEX file's bytes and where it came from."""
+    """One DEX entry of the input, read (inflated) only when :meth:`load` is called."""
 
     name: str
     """Entry name, prefixed with the split name for bundles (``split_config.arm64:classes.dex``)."""
-    data: bytes
+    apk: object | None = None
+    """androguard ``APK`` holding the entry; None when ``data`` is given."""
+    entry: str = ""
+    """Zip entry name inside ``apk``."""
+    declared_crc: int | None = None
+    data: bytes | None = None
+    """The bytes, for inputs that are already in memory (bare or prepended DEX)."""
+    part: str = ""
+
+    def load(self) -> tuple[bytes | None, list[Anomaly]]:
+        """Inflate the entry. Returns (DEX bytes or None, anomalies); never raises."""
+        if self.data is not None:
+            return self.data, []
+        anomalies: list[Anomaly] = []
+        try:
+            blob = self.apk.get_file(self.entry)
+        except Exception as exc:  # noqa: BLE001 - hostile zips raise many types
+            return None, [Anomaly("zip_entry_unreadable", f"{self.entry}: {type(exc).__name__}: {exc}", self.part)]
+        if self.declared_crc is not None and zlib.crc32(blob) & 0xFFFFFFFF != self.declared_crc:
+            anomalies.append(Anomaly("zip_bad_crc", f"{self.entry}: CRC-32 does not match the central directory", self.part))
+        if not looks_like_dex(blob):
+            anomalies.append(Anomaly("dex_not_dex", f"{self.entry}: named like a DEX file but has no DEX header; skipped", self.part))
+            return None, anomalies
+        return blob, anomalies
 
 
 @dataclass
@@ -113,20 +136,10 @@ def _read_apk(data: bytes, label: str, anomalies: list[Anomaly]) -> ApkPart:
         anomalies.append(Anomaly("manifest_missing", "no AndroidManifest.xml entry", label))
     elif not getattr(apk, "valid_apk", False):
         anomalies.append(Anomaly("manifest_malformed", "AndroidManifest.xml could not be parsed as binary XML", label))
-    dex: list[DexBlob] = []
-    for name in sorted((n for n in names if DEX_NAME.match(n)), key=_dex_sort_key):
-        try:
-            blob = apk.get_file(name)
-        except Exception as exc:  # noqa: BLE001
-            anomalies.append(Anomaly("zip_entry_unreadable", f"{name}: {type(exc).__name__}: {exc}", label))
-            continue
-        declared = crcs.get(name)
-        if declared is not None and zlib.crc32(blob) & 0xFFFFFFFF != declared:
-            anomalies.append(Anomaly("zip_bad_crc", f"{name}: CRC-32 does not match the central directory", label))
-        if not looks_like_dex(blob):
-            anomalies.append(Anomaly("dex_not_dex", f"{name}: named like a DEX file but has no DEX header; skipped", label))
-            continue
-        dex.append(DexBlob(name=name, data=blob))
+    dex = [
+        DexBlob(name=name, apk=apk, entry=name, declared_crc=crcs.get(name), part=label)
+        for name in sorted((n for n in names if DEX_NAME.match(n)), key=_dex_sort_key)
+    ]
     for name in sorted(n for n in names if re.search(r"classes\d*\.dex", n) and not DEX_NAME.match(n)):
         anomalies.append(Anomaly("dex_name_not_loaded", f"{name}: looks like a DEX name but the runtime does not load it; skipped", label))
     return ApkPart(name=label, apk=apk, dex=dex)
@@ -202,7 +215,7 @@ def read_input(path: str | Path) -> InputBundle:
     has_zip_directory = len(data) >= 22 and b"PK\x05\x06" in data[-(1 << 16) - 22 :]
     if looks_like_dex(data):
         if not has_zip_directory:
-            return InputBundle(path, "dex", data, [ApkPart(path.name, None, [DexBlob(path.name, data)])], anomalies)
+            return InputBundle(path, "dex", data, [ApkPart(path.name, None, [DexBlob(path.name, data=data, part=path.name)])], anomalies)
         # A DEX file with a zip appended: the "Janus" layout (CVE-2017-13156). Vulnerable
         # Android versions run the DEX while verifying the zip's v1 signature.
         anomalies.append(
@@ -210,7 +223,7 @@ def read_input(path: str | Path) -> InputBundle:
         )
         part = _read_apk(data, path.name, anomalies)
         dex_size = int.from_bytes(data[32:36], "little")
-        prepended = DexBlob(f"{path.name}:prepended.dex", data[: dex_size or len(data)])
+        prepended = DexBlob(f"{path.name}:prepended.dex", data=data[: dex_size or len(data)], part=path.name)
         part.dex.insert(0, prepended)
         return InputBundle(path, "apk", data, [part], anomalies)
     if not has_zip_directory:

@@ -10,15 +10,20 @@ and each shadowed definition is an anomaly.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import struct
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from datasafety.app.anomaly import Anomaly
-from datasafety.app.container import InputBundle, read_input
+from datasafety.app.container import DexBlob, InputBundle, read_input
 from datasafety.app.dex.index import DexFormatError, DexIndex, index_dex
 from datasafety.app.manifest import Manifest, read_manifest
+from datasafety.budget import Budget
 
 
 @dataclass
@@ -36,6 +41,8 @@ class AppModel:
     class_kept: list[np.ndarray]
     """Per DEX: bool per class def, False where an earlier DEX defines the same class."""
     anomalies: list[Anomaly] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+    """Stages that did not finish because a budget ran out."""
 
     @property
     def class_count(self) -> int:
@@ -78,8 +85,71 @@ def _signers(apk, label: str, anomalies: list[Anomaly]) -> tuple[str, ...]:
     return tuple(sorted({hashlib.sha256(d).hexdigest() for d in ders}))
 
 
-def build_model(bundle: InputBundle) -> AppModel:
-    """Index every DEX of every part and merge them into one namespace."""
+ProgressFn = Callable[[str, int, int], None]
+
+def _index_blob(blob: DexBlob) -> tuple[DexIndex | None, list[Anomaly]]:
+    data, anomalies = blob.load()
+    if data is None:
+        return None, anomalies
+    try:
+        dex = index_dex(data, blob.name)
+    except (DexFormatError, ValueError, IndexError, OverflowError, struct.error) as exc:
+        anomalies.append(Anomaly("dex_unreadable", f"{blob.name}: {exc}", blob.part))
+        return None, anomalies
+    for problem in dex.problems:
+        code = "dex_unknown_version" if "unknown DEX version" in problem else "dex_malformed"
+        anomalies.append(Anomaly(code, problem, blob.part))
+    return dex, anomalies
+
+
+def _index_all(
+    blobs: list[DexBlob], jobs: int, budget: Budget, progress: ProgressFn | None
+) -> tuple[list[tuple[DexIndex | None, list[Anomaly]]], str | None]:
+    """Index DEX entries in order, in ``jobs`` threads. Returns results and the exhausted budget, if any."""
+    results: list[tuple[DexIndex | None, list[Anomaly]]] = []
+    if jobs <= 1 or len(blobs) < 2:
+        for i, blob in enumerate(blobs):
+            reason = budget.exhausted()
+            if reason:
+                return results, reason
+            results.append(_index_blob(blob))
+            if progress:
+                progress("index", i + 1, len(blobs))
+        return results, budget.exhausted()
+    # Threads, not processes: inflating (zlib) and the compiled kernels (nogil)
+    # release the GIL, and threads avoid copying every DEX back from a worker.
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dex-index") as pool:
+        futures = [pool.submit(_index_blob, blob) for blob in blobs]
+        reason = None
+        for i, future in enumerate(futures):
+            try:
+                results.append(future.result(timeout=budget.remaining()))
+            except FutureTimeout:
+                reason = "time"
+            if reason is None:
+                reason = budget.exhausted()
+            if reason:
+                for pending in futures[i + 1 :]:
+                    pending.cancel()
+                pool.shutdown(wait=False, cancel_futures=True)
+                return results, reason
+            if progress:
+                progress("index", i + 1, len(blobs))
+    return results, None
+
+
+def build_model(
+    bundle: InputBundle,
+    jobs: int = 1,
+    budget: Budget | None = None,
+    progress: ProgressFn | None = None,
+) -> AppModel:
+    """Index every DEX of every part (``jobs`` processes) and merge them into one namespace.
+
+    The result does not depend on ``jobs``. When ``budget`` runs out, the DEX
+    files indexed so far are kept and ``incomplete`` names the stage.
+    """
+    budget = budget or Budget()
     anomalies = list(bundle.anomalies)
     base = bundle.parts[0]
     manifest = Manifest()
@@ -89,18 +159,23 @@ def build_model(bundle: InputBundle) -> AppModel:
     for part in bundle.parts[1:]:
         if part.apk is not None:
             anomalies.extend(read_manifest(part.apk, part.name).anomalies)
-    dexes: list[DexIndex] = []
+    blobs: list[DexBlob] = []
     for part in bundle.parts:
         for blob in part.dex:
-            label = blob.name if part.name == bundle.path.name else f"{part.name}:{blob.name}"
-            try:
-                dex = index_dex(blob.data, label)
-            except (DexFormatError, ValueError, IndexError, OverflowError) as exc:
-                anomalies.append(Anomaly("dex_unreadable", f"{label}: {exc}", part.name))
-                continue
-            for problem in dex.problems:
-                anomalies.append(Anomaly("dex_malformed" if "version" not in problem else "dex_unknown_version", problem, part.name))
+            label = blob.name if part.name == bundle.path.name or blob.name.startswith(part.name + ":") else f"{part.name}:{blob.name}"
+            blobs.append(replace(blob, name=label))
+    results, reason = _index_all(blobs, jobs, budget, progress)
+    dexes: list[DexIndex] = []
+    for dex, found in results:
+        anomalies.extend(found)
+        if dex is not None:
             dexes.append(dex)
+    incomplete: list[str] = []
+    if reason:
+        incomplete.append("dex_index")
+        anomalies.append(
+            Anomaly("budget_exhausted", f"{reason} budget ran out after {len(results)} of {len(blobs)} DEX files", "scan")
+        )
     class_kept = _dedup_classes(dexes, anomalies)
     return AppModel(
         path=bundle.path,
@@ -112,6 +187,7 @@ def build_model(bundle: InputBundle) -> AppModel:
         dex=dexes,
         class_kept=class_kept,
         anomalies=anomalies,
+        incomplete=incomplete,
     )
 
 
@@ -146,6 +222,6 @@ def _dedup_classes(dexes: list[DexIndex], anomalies: list[Anomaly]) -> list[np.n
     return kept
 
 
-def load_app(path: str | Path) -> AppModel:
+def load_app(path: str | Path, jobs: int = 1, budget: Budget | None = None, progress: ProgressFn | None = None) -> AppModel:
     """Read and index an app. Raises ``InputError`` when the input is unusable."""
-    return build_model(read_input(path))
+    return build_model(read_input(path), jobs=jobs, budget=budget, progress=progress)

@@ -18,7 +18,13 @@ VERDICT_STYLE = {
     "not_found": "dim",
     "not_possible": "green",
 }
-MAX_ACTOR_COLUMNS = 8
+MAX_ACTOR_COLUMNS = 7
+CELL = {"present": "present", "present (no permission)": "no perm."}
+
+
+def _short_name(name: str) -> str:
+    """``Google Play services (base, catch-all)`` -> ``Google Play services``."""
+    return name.split(" (")[0]
 
 
 def render_scan(report: dict, console: Console) -> None:
@@ -38,17 +44,20 @@ def render_scan(report: dict, console: Console) -> None:
         actor_sites[site["actor"]] = actor_sites.get(site["actor"], 0) + 1
     actors = sorted(actor_sites, key=lambda a: (a != "first_party", -actor_sites[a], a))
     shown = actors[:MAX_ACTOR_COLUMNS]
-    table = Table(title="Personal data by actor (grade of the evidence)", show_lines=False)
-    table.add_column("data type", style="bold")
-    table.add_column("verdict")
+    table = Table(
+        title="Personal data by actor (grade of the evidence)",
+        caption="present = code calling the API is in the package; no perm. = it is, but the permission is not requested",
+    )
+    table.add_column("data type", style="bold", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     for actor in shown:
-        table.add_column("app" if actor == "first_party" else sdk_names.get(actor, actor), overflow="fold")
+        table.add_column("app" if actor == "first_party" else _short_name(sdk_names.get(actor, actor)), overflow="fold")
     if len(actors) > len(shown):
         table.add_column(f"+{len(actors) - len(shown)} more")
     for verdict in report["verdicts"]:
         dt = verdict["data_type"]
         style = VERDICT_STYLE.get(verdict["verdict"], "")
-        cells = [grades.get((dt, a), "") for a in shown]
+        cells = [CELL.get(grades.get((dt, a), ""), "") for a in shown]
         if len(actors) > len(shown):
             cells.append(str(sum(1 for a in actors[len(shown):] if (dt, a) in grades)) or "")
         table.add_row(dt, f"[{style}]{verdict['verdict']}[/{style}]" if style else verdict["verdict"], *cells)

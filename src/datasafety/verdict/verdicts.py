@@ -97,10 +97,10 @@ def decide(
                     "present",
                     tuple(actors),
                     tuple(s.id for s in permitted) + perm_ids,
-                    f"{label}: {route} and {_actor_names(actors, actor_names)} "
+                    f"{label}: {route}; {_actor_names(actors, actor_names)} "
                     f"call{'s' if len(actors) == 1 else ''} APIs that return it "
-                    f"({len(permitted)} call site{'s' if len(permitted) != 1 else ''}); "
-                    "the app can collect it, which is not proof that it does.",
+                    f"({len(permitted)} call site{'s' if len(permitted) != 1 else ''}). "
+                    "The app can collect it; that is not proof that it does.",
                 )
             )
         elif sites:

@@ -11,6 +11,7 @@ Format: https://source.android.com/docs/core/runtime/dex-format
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass, field
 
@@ -80,7 +81,21 @@ class DexIndex:
     problems: list[str] = field(default_factory=list)
     """Structural problems found while indexing (become report anomalies)."""
     _hash_order: np.ndarray | None = None
+    _sorted_hashes: np.ndarray | None = None
     _string_cache: dict[int, str] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict:
+        """Pickle without ``buf`` (a view of ``data``) and caches: used by ``--jobs``."""
+        state = dict(self.__dict__)
+        state["buf"] = None
+        state["_hash_order"] = None
+        state["_sorted_hashes"] = None
+        state["_string_cache"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.buf = np.frombuffer(self.data, dtype=np.uint8)
 
     # ----------------------------------------------------------------- strings
     def string(self, idx: int) -> str:
@@ -108,16 +123,22 @@ class DexIndex:
 
     def find_strings(self, text: str | bytes) -> np.ndarray:
         """Indices of strings whose bytes equal ``text`` (usually 0 or 1 of them)."""
-        raw = text.encode("utf-8") if isinstance(text, str) else text
-        h = np.uint64(fnv1a(raw))
+        return self.find_many_strings([text])[0]
+
+    def find_many_strings(self, texts: list[str | bytes]) -> list[np.ndarray]:
+        """:meth:`find_strings` for many texts with one vectorised hash look-up."""
+        raws = [t.encode("utf-8") if isinstance(t, str) else t for t in texts]
         if self._hash_order is None:
             self._hash_order = np.argsort(self.string_hashes, kind="stable")
-        order = self._hash_order
-        sorted_hashes = self.string_hashes[order]
-        lo = np.searchsorted(sorted_hashes, h, side="left")
-        hi = np.searchsorted(sorted_hashes, h, side="right")
-        found = [int(i) for i in order[lo:hi] if self.string_bytes(int(i)) == raw]
-        return np.array(sorted(found), dtype=np.int64)
+            self._sorted_hashes = self.string_hashes[self._hash_order]
+        wanted = np.array([fnv1a(r) for r in raws], dtype=np.uint64)
+        lo = np.searchsorted(self._sorted_hashes, wanted, side="left")
+        hi = np.searchsorted(self._sorted_hashes, wanted, side="right")
+        out = []
+        for raw, a, b in zip(raws, lo, hi):
+            found = sorted(int(i) for i in self._hash_order[a:b] if self.string_bytes(int(i)) == raw)
+            out.append(np.array(found, dtype=np.int64))
+        return out
 
     def strings_with_prefix(self, prefix: str) -> np.ndarray:
         """Indices of strings starting with ``prefix``."""
@@ -185,6 +206,7 @@ class DexIndex:
         return np.frombuffer(self.data, dtype="<u2", count=size, offset=off + 16)
 
 
+@functools.lru_cache(maxsize=65536)
 def fnv1a(raw: bytes) -> int:
     """FNV-1a 64-bit hash, the same function as :func:`kernels.string_hashes`."""
     h = 0xCBF29CE484222325
