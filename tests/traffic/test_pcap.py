@@ -85,3 +85,25 @@ def test_truncated_pcap_keeps_complete_requests(tmp_path):
     assert result.requests_read == 1
     assert [a.kind for a in result.anomalies] == ["pcap_truncated"]
     assert [o.value for o in result.observations] == ["jane.tester@example.org", "48.85837,2.294481", "38400000-8cf0-11bd-b23e-10b96e40000d"]
+
+
+def test_http2_over_tls_is_reported_not_silently_dropped(tmp_path):
+    import h2.config
+    import h2.connection
+
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    client.initiate_connection()
+    client.send_headers(1, [(":method", "POST"), (":scheme", "https"), (":authority", "h2.example.com"), (":path", "/v1/loc")])
+    client.send_data(1, b'{"lat":48.8584,"lng":2.2945}', end_stream=True)
+    keylog = tmp_path / "keys.log"
+    wire = tls_exchange("h2.example.com", client.data_to_send(), b"", keylog, alpn="h2")
+    conversation = TcpConversation("10.0.2.15", "93.184.216.34", 40003, 443)
+    for from_client, data in wire:
+        conversation.send(from_client, data)
+    capture = tmp_path / "h2.pcap"
+    write_pcap(capture, [conversation])
+    result = analyse_capture(capture, keylog=keylog)
+    assert result.requests_read == 0
+    assert [(a.kind, a.detail) for a in result.anomalies] == [
+        ("http2_not_read", "1 HTTP/2 HEADERS frames were decrypted but HTTP/2 requests are not analysed yet"),
+    ]

@@ -41,7 +41,7 @@ def _self_signed(directory: Path, host: str) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def tls_exchange(host: str, request: bytes, response: bytes, keylog: Path) -> list[tuple[bool, bytes]]:
+def tls_exchange(host: str, request: bytes, response: bytes, keylog: Path, alpn: str = "http/1.1") -> list[tuple[bool, bytes]]:
     """Run a TLS 1.3 handshake, send ``request`` and ``response``; return the wire records.
 
     Returns ``[(from_client, bytes), ...]`` in the order they were sent. The key log of the
@@ -54,8 +54,8 @@ def tls_exchange(host: str, request: bytes, response: bytes, keylog: Path) -> li
         client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         client_ctx.check_hostname = False
         client_ctx.verify_mode = ssl.CERT_NONE
-        client_ctx.set_alpn_protocols(["http/1.1"])
-        server_ctx.set_alpn_protocols(["http/1.1"])
+        client_ctx.set_alpn_protocols([alpn])
+        server_ctx.set_alpn_protocols([alpn])
         client_ctx.keylog_filename = str(keylog)
         c_in, c_out, s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
         client = client_ctx.wrap_bio(c_in, c_out, server_hostname=host)

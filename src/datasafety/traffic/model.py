@@ -196,7 +196,7 @@ class TrafficResult:
     @property
     def readable(self) -> bool:
         """False when nothing at all could be read from the capture."""
-        return self.requests_read > 0 or not any(a.kind.endswith("_unreadable") for a in self.anomalies)
+        return self.requests_read > 0 or not any(a.kind == "capture_unreadable" for a in self.anomalies)
 
     def to_json(self) -> dict:
         """Deterministic JSON: same capture and options give byte-identical output."""

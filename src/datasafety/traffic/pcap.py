@@ -8,8 +8,8 @@ body (``http_http_file_data_raw``; body decompression is switched off so that
 :mod:`datasafety.traffic.peel` sees and reports the content coding). The server address is
 read from the IPv4/IPv6 header bytes (``ip_raw``/``ipv6_raw``).
 
-No TLS or TCP is implemented here. HTTP/2 streams are not read yet; their presence is
-reported as an anomaly.
+No TLS or TCP is implemented here. HTTP/2 streams are not read yet; when a key log is given,
+a second pass counts decrypted HTTP/2 HEADERS frames and reports them (``http2_not_read``).
 """
 
 from __future__ import annotations
@@ -167,3 +167,19 @@ def read_pcap(path: Path, keylog: Path | None = None) -> Iterator[CapturedReques
         yield Anomaly(kind, f"tshark: {message[:300] or f'exit status {process.returncode}'}")
     elif index == 0 and keylog is None:
         yield Anomaly("no_plain_http", "no plain HTTP/1.x request found; TLS traffic needs --keylog FILE")
+    if keylog is not None and keylog.is_file():
+        http2 = _count_http2_headers(tshark, path, keylog)
+        if http2:
+            yield Anomaly("http2_not_read", f"{http2} HTTP/2 HEADERS frames were decrypted but HTTP/2 requests are not analysed yet")
+
+
+def _count_http2_headers(tshark: str, path: Path, keylog: Path) -> int:
+    """Number of decrypted HTTP/2 HEADERS frames (a second, cheap tshark pass)."""
+    try:
+        done = subprocess.run(
+            [tshark, "-n", "-r", str(path), "-o", f"tls.keylog_file:{keylog}", "-Y", "http2.type == 1", "-T", "fields", "-e", "frame.number"],
+            capture_output=True, timeout=TSHARK_TIMEOUT_S, stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return sum(1 for line in done.stdout.splitlines() if line.strip())
