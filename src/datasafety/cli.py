@@ -30,12 +30,18 @@ def scan(
     jobs: int = typer.Option(1, "--jobs", min=1, max=64, help="index DEX files with N workers (same report for any N)"),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", min=0.0, help="seconds for the whole scan; unfinished stages are listed under 'incomplete'"),
     memory_budget: Optional[float] = typer.Option(None, "--memory-budget", min=1.0, help="MB of resident memory; unfinished stages are listed under 'incomplete'"),
+    traffic_capture: Optional[Path] = typer.Option(None, "--traffic", help="captured traffic of this app (HAR, mitmproxy, pcap/pcapng) to merge as 'observed' evidence"),
+    device: Optional[Path] = typer.Option(None, "--device", help="device profile YAML for --traffic"),
+    keylog: Optional[Path] = typer.Option(None, "--keylog", help="TLS key log for a pcap given with --traffic"),
+    whotracksme: Optional[Path] = typer.Option(None, "--whotracksme", help="WhoTracks.me trackerdb.sql(.gz) (default: $DATASAFETY_WHOTRACKSME)"),
+    geoip_dir: Optional[Path] = typer.Option(None, "--geoip-dir", help="folder with IPFire geoip/geoip6 files (default: $DATASAFETY_GEOIP_DIR)"),
 ) -> None:
     """Report what personal data an app can collect, which code collects it, and the evidence."""
     from rich.console import Console
 
     from datasafety.app.container import InputError
     from datasafety.knowledge.exodus import TrackerFileError
+    from datasafety.pipeline import TrafficInputError
     from datasafety.pipeline import scan as run_scan
     from datasafety.report.json_format import dumps
     from datasafety.report.terminal import render_scan
@@ -52,8 +58,13 @@ def scan(
                 time_budget=time_budget,
                 memory_budget=memory_budget,
                 progress=progress.update,
+                traffic=traffic_capture,
+                device=device,
+                keylog=keylog,
+                whotracksme=whotracksme,
+                geoip_dir=geoip_dir,
             )
-    except (InputError, TrackerFileError) as exc:
+    except (InputError, TrackerFileError, TrafficInputError) as exc:
         _fail(str(exc))
     except MemoryError:
         _fail(f"{app_path}: out of memory while reading the input")
@@ -82,11 +93,19 @@ def traffic(
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the JSON report here ('-' for stdout)"),
     trackers: Optional[Path] = typer.Option(None, "--trackers", help="Exodus trackers.json (default: $DATASAFETY_TRACKERS)"),
     quiet: bool = typer.Option(False, "--quiet", help="no terminal summary"),
+    whotracksme: Optional[Path] = typer.Option(None, "--whotracksme", help="WhoTracks.me trackerdb.sql(.gz) (default: $DATASAFETY_WHOTRACKSME)"),
+    geoip_dir: Optional[Path] = typer.Option(None, "--geoip-dir", help="folder with IPFire geoip/geoip6 files (default: $DATASAFETY_GEOIP_DIR)"),
+    publisher: Optional[str] = typer.Option(None, "--publisher", help="the app's package name, to tell first from third parties"),
 ) -> None:
     """Find personal data in captured network traffic."""
     from datasafety.traffic.command import run_traffic
 
-    raise typer.Exit(run_traffic(capture, device=device, keylog=keylog, json_out=json_out, trackers=trackers, quiet=quiet))
+    raise typer.Exit(
+        run_traffic(
+            capture, device=device, keylog=keylog, json_out=json_out, trackers=trackers, quiet=quiet,
+            whotracksme=whotracksme, geoip_dir=geoip_dir, publisher=publisher,
+        )
+    )
 
 
 def main() -> None:

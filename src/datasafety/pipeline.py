@@ -101,6 +101,11 @@ def scan(
     time_budget: float | None = None,
     memory_budget: float | None = None,
     progress: ProgressFn | None = None,
+    traffic: str | Path | None = None,
+    device: str | Path | None = None,
+    keylog: str | Path | None = None,
+    whotracksme: str | Path | None = None,
+    geoip_dir: str | Path | None = None,
 ) -> Report:
     """Scan an APK, split bundle (``.apks``/``.xapk``/``.apkm``) or DEX file.
 
@@ -110,6 +115,10 @@ def scan(
     the whole scan: when one runs out the report keeps what was found and lists
     the unfinished stages in ``incomplete``.
     ``progress(stage, done, total)`` is called as work advances.
+    ``traffic``: a capture (HAR, mitmproxy flows, pcap/pcapng) whose observations
+    are merged with grade ``observed`` (``device``, ``keylog``, ``whotracksme``,
+    ``geoip_dir`` as for :func:`datasafety.traffic.analyse_capture`); raises
+    ``TrafficInputError`` when the capture has nothing readable.
     Raises ``datasafety.app.container.InputError`` when the input is unusable and
     ``datasafety.knowledge.exodus.TrackerFileError`` for a bad signature file.
     """
@@ -118,4 +127,35 @@ def scan(
     tracker_path = exodus.resolve_path(trackers)
     signatures = exodus.load_exodus(tracker_path) if tracker_path else None
     app = load_app(path, jobs=jobs, budget=budget, progress=progress)
-    return analyse(app, knowledge, signatures, budget=budget, progress=progress, jobs=jobs)
+    report = analyse(app, knowledge, signatures, budget=budget, progress=progress, jobs=jobs)
+    if traffic is not None:
+        report = _merge_capture(app, report, knowledge, signatures, traffic, device, keylog, whotracksme, geoip_dir, tracker_path)
+    return report
+
+
+class TrafficInputError(ValueError):
+    """The capture given with ``--traffic`` cannot be used (one-line message)."""
+
+
+def _merge_capture(app, report, knowledge, signatures, capture, device, keylog, whotracksme, geoip_dir, tracker_path) -> Report:
+    from datasafety.traffic import KnowledgeError, ProfileError, analyse_capture
+    from datasafety.verdict.observed import merge_traffic
+
+    capture = Path(capture)
+    if not capture.is_file():
+        raise TrafficInputError(f"{capture}: no such capture file")
+    try:
+        result = analyse_capture(
+            capture,
+            device=device,
+            keylog=keylog,
+            trackers=tracker_path,
+            whotracksme=whotracksme,
+            geoip_dir=geoip_dir,
+            publisher_package=app.manifest.package or None,
+        )
+    except (ProfileError, KnowledgeError) as exc:
+        raise TrafficInputError(str(exc)) from None
+    if not result.readable:
+        raise TrafficInputError(f"{capture.name}: nothing readable in the capture")
+    return merge_traffic(app, report, knowledge, result, ActorResolver(knowledge, signatures))

@@ -70,6 +70,10 @@ class Report:
     incomplete: tuple[str, ...] = field(default_factory=tuple)
     """Pipeline stages that did not finish (budget ran out)."""
     tool_version: str = ""
+    observations: tuple = field(default_factory=tuple)
+    """Traffic observations linked to static evidence (``verdict.observed.LinkedObservation``)."""
+    traffic_summary: dict | None = None
+    """The capture merged with ``--traffic``: name, format, requests read, its anomalies."""
 
     def verdict(self, data_type: str) -> Verdict | None:
         return next((v for v in self.verdicts if v.data_type == data_type), None)
@@ -86,4 +90,6 @@ class Report:
             "anomalies": [a.to_json() for a in self.anomalies],
             "knowledge": [k.to_json() for k in self.knowledge],
             "incomplete": list(self.incomplete),
+            "observations": [o.to_json() for o in self.observations],
+            "traffic": self.traffic_summary,
         }

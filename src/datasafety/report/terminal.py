@@ -65,6 +65,12 @@ def render_scan(report: dict, console: Console) -> None:
     for verdict in report["verdicts"]:
         if verdict["verdict"] in ("capable", "present_not_permitted", "declared", "collected", "shared"):
             console.print(f"- {verdict['explanation']}")
+    if report.get("traffic"):
+        traffic = report["traffic"]
+        console.print(
+            f"[bold]Traffic[/bold] {traffic['capture']} ({traffic['capture_format']}, {traffic['requests_read']} requests): "
+            f"{len(report['observations'])} observations of personal data"
+        )
     if report["sdks"]:
         sdk_line = ", ".join(f"{s['name']} ({s['class_count']})" for s in report["sdks"])
         console.print(f"[bold]SDKs present[/bold] (classes): {sdk_line}")

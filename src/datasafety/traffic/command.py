@@ -15,7 +15,18 @@ def _fail(message: str) -> int:
     return 2
 
 
-def run_traffic(capture: Path, *, device: Path | None, keylog: Path | None, json_out: Path | None, trackers: Path | None, quiet: bool) -> int:
+def run_traffic(
+    capture: Path,
+    *,
+    device: Path | None,
+    keylog: Path | None,
+    json_out: Path | None,
+    trackers: Path | None,
+    quiet: bool,
+    whotracksme: Path | None = None,
+    geoip_dir: Path | None = None,
+    publisher: str | None = None,
+) -> int:
     """Analyse ``capture`` and present the result; returns the exit code.
 
     WhoTracks.me and IP-to-country data come from ``$DATASAFETY_WHOTRACKSME`` and
@@ -29,7 +40,10 @@ def run_traffic(capture: Path, *, device: Path | None, keylog: Path | None, json
     if not capture.is_file():
         return _fail(f"{capture}: no such file")
     try:
-        result = analyse_capture(capture, device=device, keylog=keylog, trackers=trackers)
+        result = analyse_capture(
+            capture, device=device, keylog=keylog, trackers=trackers,
+            whotracksme=whotracksme, geoip_dir=geoip_dir, publisher_package=publisher,
+        )
     except (ProfileError, KnowledgeError) as exc:
         return _fail(str(exc))
     except MemoryError:

@@ -380,3 +380,30 @@ def scan_code(buf, code_offs, widths, limits):
             continue
         k, st = _sweep(buf, code_offs[i], widths, True, i, kinds, targets, pcs, rows, k, limits)
     return kinds[:k], targets[:k], pcs[:k], rows[:k], status
+
+
+@njit(cache=True, nogil=True)
+def strings_containing(buf, starts, needle):
+    """Boolean mask of strings whose bytes contain ``needle`` (uint8 array), case-sensitive."""
+    n = buf.shape[0]
+    m = needle.shape[0]
+    out = np.zeros(starts.shape[0], dtype=np.bool_)
+    if m == 0:
+        return out
+    first = needle[0]
+    for i in range(starts.shape[0]):
+        p = starts[i]
+        if p < 0:
+            continue
+        while p + m <= n and buf[p] != 0:
+            if buf[p] == first:
+                ok = True
+                for k in range(1, m):
+                    if buf[p + k] != needle[k]:
+                        ok = False
+                        break
+                if ok:
+                    out[i] = True
+                    break
+            p += 1
+    return out
