@@ -37,6 +37,8 @@ class Component:
     """Fully qualified class name."""
     exported: bool | None
     actions: tuple[str, ...] = ()
+    enabled: bool = True
+    """False when ``android:enabled="false"``: the platform never starts it."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,29 @@ class Manifest:
     def effective_target_sdk(self) -> int:
         """targetSdkVersion, defaulting to minSdkVersion, then to 1 (platform rule)."""
         return self.target_sdk or self.min_sdk or 1
+
+
+def _local(tag) -> str:
+    """Element name without a namespace: ``{ns}uses-permission`` and ``uses-permission`` alike.
+
+    The platform's manifest parser matches element names without their namespace,
+    so an ``<android:uses-permission>`` still requests the permission.
+    """
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _iter_local(elem, *names: str):
+    """Descendants of ``elem`` whose local name is one of ``names``, in document order."""
+    wanted = set(names)
+    for child in elem.iter():
+        if child is not elem and _local(child.tag) in wanted:
+            yield child
+
+
+def _find_local(elem, name: str):
+    return next((c for c in elem if _local(c.tag) == name), None)
 
 
 def _attr(elem, name: str) -> str | None:
@@ -112,10 +137,10 @@ def read_manifest(apk, label: str) -> Manifest:
         anomalies.append(Anomaly("manifest_malformed", f"binary XML could not be decoded: {exc}", label))
     if xml is None:
         return Manifest(anomalies=tuple(anomalies))
-    if xml.tag != "manifest":
+    if _local(xml.tag) != "manifest":
         anomalies.append(Anomaly("manifest_malformed", f"root element is <{xml.tag}>, not <manifest>", label))
     package = (xml.get("package") or "").strip()
-    sdk = xml.find("uses-sdk")
+    sdk = _find_local(xml, "uses-sdk")
     min_sdk = target_sdk = max_sdk = None
     if sdk is not None:
         min_sdk = _int(_attr(sdk, "minSdkVersion"))
@@ -123,7 +148,11 @@ def read_manifest(apk, label: str) -> Manifest:
         max_sdk = _int(_attr(sdk, "maxSdkVersion"))
     permissions: dict[str, RequestedPermission] = {}
     for tag in ("uses-permission", "uses-permission-sdk-23", "uses-permission-sdk-m"):
-        for elem in xml.iter(tag):
+        for elem in _iter_local(xml, tag):
+            if elem.tag != tag:
+                anomalies.append(
+                    Anomaly("manifest_namespaced_element", f"<android:{tag}> (namespaced element) is read as <{tag}>, as the platform does", label)
+                )
             name = (_attr(elem, "name") or "").strip()
             if not name:
                 continue
@@ -141,19 +170,28 @@ def read_manifest(apk, label: str) -> Manifest:
                     continue
             permissions[name] = perm
     components: list[Component] = []
-    app = xml.find("application")
+    app = _find_local(xml, "application")
     application_class = ""
     if app is not None:
         application_class = _qualify(package, (_attr(app, "name") or "").strip())
         for kind in ("activity", "activity-alias", "service", "receiver", "provider"):
-            for elem in app.iter(kind):
+            for elem in _iter_local(app, kind):
                 name = _qualify(package, (_attr(elem, "name") or "").strip())
                 if kind == "activity-alias":
                     name = _qualify(package, (_attr(elem, "targetActivity") or "").strip()) or name
                 exported_raw = _attr(elem, "exported")
                 exported = None if exported_raw is None else exported_raw.lower() in ("true", "1")
-                actions = tuple(sorted({(_attr(a, "name") or "") for a in elem.iter("action")} - {""}))
-                components.append(Component(kind="activity" if kind == "activity-alias" else kind, name=name, exported=exported, actions=actions))
+                actions = tuple(sorted({(_attr(a, "name") or "") for a in _iter_local(elem, "action")} - {""}))
+                enabled = (_attr(elem, "enabled") or "true").strip().lower() not in ("false", "0")
+                components.append(
+                    Component(
+                        kind="activity" if kind == "activity-alias" else kind,
+                        name=name,
+                        exported=exported,
+                        actions=actions,
+                        enabled=enabled,
+                    )
+                )
     return Manifest(
         package=package,
         version_name=str(_attr(xml, "versionName") or ""),

@@ -22,6 +22,7 @@ import numpy as np
 from datasafety.app.anomaly import Anomaly
 from datasafety.app.container import DexBlob, InputBundle, read_input
 from datasafety.app.dex.index import DexFormatError, DexIndex, index_dex
+from datasafety.app.layouts import LayoutFacts, read_layouts
 from datasafety.app.manifest import Manifest, read_manifest
 from datasafety.budget import Budget
 
@@ -43,6 +44,8 @@ class AppModel:
     anomalies: list[Anomaly] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     """Stages that did not finish because a budget ran out."""
+    layouts: LayoutFacts = field(default_factory=LayoutFacts)
+    """onClick handlers, password fields and view classes named in the base APK's layouts."""
 
     @property
     def class_count(self) -> int:
@@ -188,6 +191,7 @@ def build_model(
         class_kept=class_kept,
         anomalies=anomalies,
         incomplete=incomplete,
+        layouts=read_layouts(base.apk),
     )
 
 
