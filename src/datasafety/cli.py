@@ -35,6 +35,8 @@ def scan(
     keylog: Optional[Path] = typer.Option(None, "--keylog", help="TLS key log for a pcap given with --traffic"),
     whotracksme: Optional[Path] = typer.Option(None, "--whotracksme", help="WhoTracks.me trackerdb.sql(.gz) (default: $DATASAFETY_WHOTRACKSME)"),
     geoip_dir: Optional[Path] = typer.Option(None, "--geoip-dir", help="folder with IPFire geoip/geoip6 files (default: $DATASAFETY_GEOIP_DIR)"),
+    no_flows: bool = typer.Option(False, "--no-flows", help="skip the call graph, reachability and data-flow analysis"),
+    flow_budget: float = typer.Option(120.0, "--flow-budget", min=0.0, help="seconds for reachability and flow analysis; flows found so far are kept"),
 ) -> None:
     """Report what personal data an app can collect, which code collects it, and the evidence."""
     from rich.console import Console
@@ -63,6 +65,8 @@ def scan(
                 keylog=keylog,
                 whotracksme=whotracksme,
                 geoip_dir=geoip_dir,
+                flows=not no_flows,
+                flow_budget=flow_budget,
             )
     except (InputError, TrackerFileError, TrafficInputError) as exc:
         _fail(str(exc))

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from datasafety.analysis import call_sites as call_sites_mod
+from datasafety.analysis import sdks as sdks_mod
 from datasafety.analysis.actors import FIRST_PARTY, ActorResolver
 from datasafety.analysis.call_sites import find_call_sites
+from datasafety.analysis.callgraph import build_call_graph
 from datasafety.analysis.permissions import find_permissions
+from datasafety.analysis.reachability import compute_reachability
 from datasafety.analysis.sdks import find_sdks
 from datasafety.app.anomaly import Anomaly
 from datasafety.app.model import AppModel, ProgressFn, load_app
 from datasafety.budget import Budget
 from datasafety.knowledge import exodus
 from datasafety.knowledge.catalogue import Knowledge, load_knowledge
+from datasafety.knowledge.flows import load_flow_knowledge
 from datasafety.report.model import AppSummary, Report
 from datasafety.verdict.verdicts import decide
 
@@ -50,10 +55,14 @@ def analyse(
     budget: Budget | None = None,
     progress: ProgressFn | None = None,
     jobs: int = 1,
+    flows: bool = True,
+    flow_budget: float | None = 120.0,
 ) -> Report:
     """Run the static analyses on an indexed app and decide the verdicts.
 
     Stages run while ``budget`` lasts; the rest are listed in ``incomplete``.
+    ``flows``: also build the call graph, reachability and data flows, within
+    ``flow_budget`` seconds (None: no limit besides ``budget``).
     """
     budget = budget or Budget()
     incomplete = list(app.incomplete)
@@ -74,10 +83,29 @@ def analyse(
             sdks = find_sdks(app, resolver)
         if progress:
             progress(stage, 1, 1)
+    found_flows: list = []
+    sources = list(knowledge.sources)
+    if flows:
+        flow_knowledge = load_flow_knowledge()
+        sources.extend(flow_knowledge.knowledge_sources)
+        stage_budget = Budget(seconds=flow_budget, memory_mb=budget.memory_mb)
+        reason = budget.exhausted() or stage_budget.exhausted()
+        if reason:
+            incomplete.extend(("reachability", "flows"))
+            anomalies.append(Anomaly("budget_exhausted", f"{reason} budget ran out before stage reachability", "scan"))
+        else:
+            graph = build_call_graph(app)
+            reachability = compute_reachability(graph, flow_knowledge)
+            call_sites = call_sites_mod.with_reachability(call_sites, reachability)
+            sdks = sdks_mod.with_reachability(sdks, app, resolver, reachability)
+            if progress:
+                progress("reachability", 1, 1)
     names = {s.id: s.name for s in knowledge.sdks}
     names[FIRST_PARTY] = "the app's own code"
-    verdicts = decide(knowledge, call_sites, permissions, app.manifest.effective_target_sdk, names)
-    sources = list(knowledge.sources)
+    verdicts = decide(
+        knowledge, call_sites, permissions, app.manifest.effective_target_sdk, names,
+        flows=tuple(found_flows), package=app.manifest.package,
+    )
     if trackers is not None:
         sources.append(trackers.source)
     return Report(
@@ -90,6 +118,7 @@ def analyse(
         knowledge=tuple(sources),
         incomplete=tuple(incomplete),
         tool_version=__version__,
+        flows=tuple(found_flows),
     )
 
 
@@ -106,6 +135,8 @@ def scan(
     keylog: str | Path | None = None,
     whotracksme: str | Path | None = None,
     geoip_dir: str | Path | None = None,
+    flows: bool = True,
+    flow_budget: float | None = 120.0,
 ) -> Report:
     """Scan an APK, split bundle (``.apks``/``.xapk``/``.apkm``) or DEX file.
 
@@ -115,6 +146,9 @@ def scan(
     the whole scan: when one runs out the report keeps what was found and lists
     the unfinished stages in ``incomplete``.
     ``progress(stage, done, total)`` is called as work advances.
+    ``flows``: run the call graph, reachability and flow analysis (default);
+    ``flow_budget``: seconds for them (default 120; when it runs out the flows
+    found so far are kept and the stage is listed in ``incomplete``).
     ``traffic``: a capture (HAR, mitmproxy flows, pcap/pcapng) whose observations
     are merged with grade ``observed`` (``device``, ``keylog``, ``whotracksme``,
     ``geoip_dir`` as for :func:`datasafety.traffic.analyse_capture`); raises
@@ -127,7 +161,9 @@ def scan(
     tracker_path = exodus.resolve_path(trackers)
     signatures = exodus.load_exodus(tracker_path) if tracker_path else None
     app = load_app(path, jobs=jobs, budget=budget, progress=progress)
-    report = analyse(app, knowledge, signatures, budget=budget, progress=progress, jobs=jobs)
+    report = analyse(
+        app, knowledge, signatures, budget=budget, progress=progress, jobs=jobs, flows=flows, flow_budget=flow_budget
+    )
     if traffic is not None:
         report = _merge_capture(app, report, knowledge, signatures, traffic, device, keylog, whotracksme, geoip_dir, tracker_path)
     return report

@@ -27,7 +27,9 @@ def test_scan_writes_schema_valid_json_and_summary(tmp_path):
     data = json.loads(out.read_text())
     validate(data)
     assert data["app"]["package"] == "fr.mobdev.blooddonation"
-    assert [k["name"] for k in data["knowledge"]] == ["api_catalogue", "sdk_catalogue", "permission_map", "data_types", "exodus_trackers"]
+    assert [k["name"] for k in data["knowledge"]] == [
+        "api_catalogue", "sdk_catalogue", "permission_map", "data_types", "framework_model", "sources_sinks", "exodus_trackers"
+    ]
     assert data["knowledge"][-1]["sha256"].startswith("4fe6319f")
 
 
@@ -79,7 +81,7 @@ def test_time_budget_gives_partial_report_not_error(tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text())
     validate(data)
-    assert data["incomplete"] == ["dex_index", "call_sites", "sdks"]
+    assert data["incomplete"] == ["dex_index", "call_sites", "sdks", "reachability", "flows"]
     assert data["app"]["package"] == "io.appium.settings"
     assert data["permissions"]  # the manifest is still read
     assert "budget_exhausted" in {a["code"] for a in data["anomalies"]}
@@ -90,7 +92,7 @@ def test_memory_budget_gives_partial_report(tmp_path):
     result = run("scan", str(shared_path("exodus-core/instapaper.apk")), "--quiet", "--memory-budget", "1", "--json", str(out))
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text())
-    assert data["incomplete"] == ["dex_index", "call_sites", "sdks"]
+    assert data["incomplete"] == ["dex_index", "call_sites", "sdks", "reachability", "flows"]
     assert any("memory budget ran out" in a["message"] for a in data["anomalies"])
 
 

@@ -11,7 +11,7 @@ manifest requests it.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -49,6 +49,14 @@ class CallSite:
     precision: str
     """For location data types: ``precise``, ``approximate`` or ``unspecified``; else ``""``."""
     precision_evidence: str
+    reachable: bool | None = None
+    """Reachable from an entry point (None: reachability was not analysed)."""
+    reachable_path: tuple[str, ...] = ()
+    """One call chain from an entry point to the caller (methods, entry point first)."""
+    dex_no: int = field(default=-1, compare=False, repr=False)
+    """Position of ``dex`` in ``AppModel.dex`` (not part of the JSON)."""
+    method_row: int = field(default=-1, compare=False, repr=False)
+    """Method row of the caller in that DEX (not part of the JSON)."""
 
     def to_json(self) -> dict:
         return {
@@ -67,6 +75,8 @@ class CallSite:
             "permission_requested": self.permission_requested,
             "precision": self.precision,
             "precision_evidence": self.precision_evidence,
+            "reachable": self.reachable,
+            "reachable_path": list(self.reachable_path),
         }
 
 
@@ -189,7 +199,7 @@ def find_call_sites(app: AppModel, knowledge: Knowledge, resolver: ActorResolver
         yielded = [y.data_type for y in api.yields]
         precision, evidence = "", ""
         if set(yielded) & LOCATION_TYPES:
-            precision, evidence = location_precision(dex, row)
+            precision, evidence = location_precision(dex, row, pc, target if api.kind == "invoke" else None)
             if precision == "precise" and "precise_location" in yielded:
                 yielded = [t for t in yielded if t != "approximate_location"]
             elif precision == "approximate" and "approximate_location" in yielded:
@@ -214,6 +224,8 @@ def find_call_sites(app: AppModel, knowledge: Knowledge, resolver: ActorResolver
                     permission_requested=ok,
                     precision=precision if data_type in LOCATION_TYPES else "",
                     precision_evidence=evidence if data_type in LOCATION_TYPES else "",
+                    dex_no=dex_no,
+                    method_row=row,
                 )
             )
     sites.sort(key=lambda s: (s.data_type, s.caller_class, s.caller_method, s.pc, s.api, s.dex))
@@ -232,6 +244,15 @@ def find_call_sites(app: AppModel, knowledge: Knowledge, resolver: ActorResolver
 
 
 def _with_id(site: CallSite, new_id: str) -> CallSite:
-    from dataclasses import replace
-
     return replace(site, id=new_id)
+
+
+def with_reachability(sites: list[CallSite], reachability) -> list[CallSite]:
+    """Each call site with ``reachable`` and an example path (``reachability``: :class:`Reachability`)."""
+    cg = reachability.cg
+    out = []
+    for site in sites:
+        gm = int(cg.gm_of_row[site.dex_no][site.method_row]) if site.dex_no >= 0 else -1
+        ok = bool(gm >= 0 and reachability.site_reachable(gm, site.pc))
+        out.append(replace(site, reachable=ok, reachable_path=reachability.path_labels(gm) if ok else ()))
+    return out

@@ -1,12 +1,14 @@
 """SDK inventory: which catalogued SDKs and Exodus trackers have classes in the app.
 
-Grade ``present``: the SDK's classes are in the package. Whether app code
-reaches them is a later stage (reachability).
+Grade ``present``: the SDK's classes are in the package. Grade ``reachable``:
+some method of those classes is reachable from an entry point
+(:func:`with_reachability`); an SDK that is present but never reached stays
+``present`` (a no-op build, or a library pulled in by another one).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -29,6 +31,10 @@ class SdkFinding:
     grade: str
     source_url: str
     families_self_certified: bool | None = None
+    reachable: bool | None = None
+    """Some of its code is reachable from an entry point (None: not analysed)."""
+    reachable_path: tuple[str, ...] = ()
+    """One call chain from an entry point into the SDK's code (methods, entry point first)."""
 
     def to_json(self) -> dict:
         return {
@@ -43,6 +49,8 @@ class SdkFinding:
             "grade": self.grade,
             "families_self_certified": self.families_self_certified,
             "source_url": self.source_url,
+            "reachable": self.reachable,
+            "reachable_path": list(self.reachable_path),
         }
 
 
@@ -103,3 +111,51 @@ def find_sdks(app: AppModel, resolver: ActorResolver) -> list[SdkFinding]:
             )
     findings.sort(key=lambda f: (f.source, f.id))
     return findings
+
+
+MAX_PATH_CANDIDATES = 256
+
+
+def with_reachability(findings: list[SdkFinding], app: AppModel, resolver: ActorResolver, reachability) -> list[SdkFinding]:
+    """Mark each finding reachable (grade ``reachable``) when reached code belongs to it.
+
+    ``reachability``: :class:`datasafety.analysis.reachability.Reachability`. The
+    example path is the shortest among the SDK's first reached methods, preferring
+    paths that start in the app's own code.
+    """
+    cg = reachability.cg
+    reached = reachability.reached
+    owners: dict[str, list[int]] = {}
+    for d, dex in enumerate(app.dex):
+        if not len(dex.def_class):
+            continue
+        gms = cg.gm_of_row[d]
+        rows = np.nonzero(gms >= 0)[0]
+        rows = rows[reached[gms[rows]]]
+        if not len(rows):
+            continue
+        cls = dex.def_class[rows].astype(np.int64)
+        for prefix, table in (("", resolver.sdk_of_classes(dex)), ("exodus:", resolver.tracker_of_classes(dex))):
+            owner = table[cls]
+            for o in np.unique(owner[owner >= 0]):
+                item = resolver.trackers[int(o)] if prefix else resolver.sdks[int(o)]
+                ident = f"{prefix}{item.id}"
+                picked = gms[rows[owner == o]][:MAX_PATH_CANDIDATES]
+                owners.setdefault(ident, []).extend(int(g) for g in picked)
+    out = []
+    for finding in findings:
+        gms = owners.get(finding.id)
+        if not gms:
+            out.append(replace(finding, reachable=False))
+            continue
+        best = min(gms, key=lambda g: (_root_in_sdk(reachability, g, resolver), len(reachability.path(g)), g))
+        out.append(replace(finding, grade="reachable", reachable=True, reachable_path=reachability.path_labels(best)))
+    return out
+
+
+def _root_in_sdk(reachability, gm: int, resolver: ActorResolver) -> bool:
+    path = reachability.path(gm)
+    if not path:
+        return True
+    cls = reachability.cg.method_parts(path[0])[0]
+    return resolver.sdk_for_class(dotted(cls)) is not None

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datasafety.analysis.call_sites import CallSite
 from datasafety.analysis.permissions import PermissionFinding
 from datasafety.analysis.sdks import SdkFinding
+from datasafety.analysis.taint.model import Flow
 from datasafety.app.anomaly import Anomaly
 from datasafety.knowledge.sources import KnowledgeSource
 from datasafety.verdict.verdicts import Verdict
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class Report:
     incomplete: tuple[str, ...] = field(default_factory=tuple)
     """Pipeline stages that did not finish (budget ran out)."""
     tool_version: str = ""
+    flows: tuple[Flow, ...] = field(default_factory=tuple)
+    """Static data flows from sources to sinks (empty when flows were not analysed)."""
     observations: tuple = field(default_factory=tuple)
     """Traffic observations linked to static evidence (``verdict.observed.LinkedObservation``)."""
     traffic_summary: dict | None = None
@@ -86,6 +89,7 @@ class Report:
             "permissions": [p.to_json() for p in self.permissions],
             "call_sites": [c.to_json() for c in self.call_sites],
             "sdks": [s.to_json() for s in self.sdks],
+            "flows": [f.to_json() for f in self.flows],
             "verdicts": [v.to_json() for v in self.verdicts],
             "anomalies": [a.to_json() for a in self.anomalies],
             "knowledge": [k.to_json() for k in self.knowledge],

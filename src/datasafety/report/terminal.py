@@ -19,7 +19,9 @@ VERDICT_STYLE = {
     "not_possible": "green",
 }
 MAX_ACTOR_COLUMNS = 7
-CELL = {"present": "present", "present (no permission)": "no perm."}
+CELL = {"present": "present", "present (no permission)": "no perm.", "reachable": "reachable", "flows": "flows"}
+CELL_RANK = {"present (no permission)": 0, "present": 1, "reachable": 2, "flows": 3}
+MAX_FLOW_LINES = 8
 
 
 def _short_name(name: str) -> str:
@@ -39,14 +41,22 @@ def render_scan(report: dict, console: Console) -> None:
     for site in report["call_sites"]:
         key = (site["data_type"], site["actor"])
         grade = "present" if site["permission_requested"] else "present (no permission)"
-        if grades.get(key) != "present":
+        if grade == "present" and site.get("reachable"):
+            grade = "reachable"
+        if CELL_RANK[grade] > CELL_RANK.get(grades.get(key, ""), -1):
             grades[key] = grade
         actor_sites[site["actor"]] = actor_sites.get(site["actor"], 0) + 1
+    for flow in report.get("flows", []):
+        if flow["sink_kind"] == "network":
+            for dt in flow["data_types"]:
+                grades[(dt, flow["actor"])] = "flows"
+            actor_sites[flow["actor"]] = actor_sites.get(flow["actor"], 0) + 1
     actors = sorted(actor_sites, key=lambda a: (a != "first_party", -actor_sites[a], a))
     shown = actors[:MAX_ACTOR_COLUMNS]
     table = Table(
         title="Personal data by actor (grade of the evidence)",
-        caption="present = code calling the API is in the package; no perm. = it is, but the permission is not requested",
+        caption="present = code calling the API is in the package; no perm. = it is, but the permission is not requested; "
+        "reachable = that code can run from an entry point; flows = a data flow carries it to a network sink",
     )
     table.add_column("data type", style="bold", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
@@ -65,6 +75,21 @@ def render_scan(report: dict, console: Console) -> None:
     for verdict in report["verdicts"]:
         if verdict["verdict"] in ("capable", "present_not_permitted", "declared", "collected", "shared"):
             console.print(f"- {verdict['explanation']}")
+    flows = report.get("flows", [])
+    if flows:
+        kinds: dict[str, int] = {}
+        for flow in flows:
+            kinds[flow["sink_kind"]] = kinds.get(flow["sink_kind"], 0) + 1
+        console.print(f"[bold]Flows[/bold] ({len(flows)}: " + ", ".join(f"{n} to {k}" for k, n in sorted(kinds.items())) + ")")
+        for flow in flows[:MAX_FLOW_LINES]:
+            src = flow["source"]["api"].rsplit(".", 2)
+            sink = flow["sink"]["api"].rsplit(".", 2)
+            where = sdk_names.get(flow["actor"], "app") if flow["actor"] != "first_party" else "app"
+            dest = f" -> {', '.join(flow['destinations'][:2])}" if flow["destinations"] else ""
+            console.print(f"- {'/'.join(flow['data_types'])}: {'.'.join(src[-2:])} -> {'.'.join(sink[-2:])} "
+                          f"[{flow['sink_kind']}] in {where}{dest}")
+        if len(flows) > MAX_FLOW_LINES:
+            console.print(f"  ... {len(flows) - MAX_FLOW_LINES} more in the JSON report")
     if report.get("traffic"):
         traffic = report["traffic"]
         console.print(
@@ -72,7 +97,9 @@ def render_scan(report: dict, console: Console) -> None:
             f"{len(report['observations'])} observations of personal data"
         )
     if report["sdks"]:
-        sdk_line = ", ".join(f"{s['name']} ({s['class_count']})" for s in report["sdks"])
+        sdk_line = ", ".join(
+            f"{s['name']} ({s['class_count']}{', reachable' if s.get('reachable') else ''})" for s in report["sdks"]
+        )
         console.print(f"[bold]SDKs present[/bold] (classes): {sdk_line}")
     if report["anomalies"]:
         console.print(f"[yellow]{len(report['anomalies'])} anomalies[/yellow]: "

@@ -1,9 +1,14 @@
 """Per data type verdicts from static evidence (DESIGN.md, the evidence ladder).
 
-Verdict words (static evidence only; "collected" is never claimed here):
+Verdict words (static evidence only):
 
+- ``shared``: ``collected``, and the flow starts in an SDK's code or its
+  destination is a host that is not the publisher's. Grade ``flows``.
+- ``collected``: a static data flow carries the value from a permitted source
+  to a ``network`` sink. Grade ``flows``.
 - ``capable``: call sites exist and the app requests the permission they need
-  at its targetSdkVersion (or they need none). Grade ``present``.
+  at its targetSdkVersion (or they need none). Grade ``reachable`` when one of
+  those call sites is reachable from an entry point, else ``present``.
 - ``present_not_permitted``: call sites exist but none has its permission:
   the platform returns nothing. Grade ``present``.
 - ``declared``: the manifest requests a permission that gates the data type,
@@ -18,9 +23,11 @@ Verdict words (static evidence only; "collected" is never claimed here):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from datasafety.analysis.call_sites import CallSite
 from datasafety.analysis.permissions import PermissionFinding
+from datasafety.analysis.taint.model import Flow
 from datasafety.knowledge.catalogue import Knowledge
 
 GRADE_ORDER = ("declared", "present", "reachable", "flows", "observed")
@@ -67,14 +74,57 @@ def _permission_free_route(knowledge: Knowledge, data_type: str, target_sdk: int
     return False
 
 
+def destination_host(text: str) -> str:
+    """Host of a URL or host string constant (lower case), ``""`` when there is none."""
+    text = text.strip()
+    if "://" in text:
+        try:
+            return (urlsplit(text).hostname or "").lower()
+        except ValueError:
+            return ""
+    host = text.split("/")[0].split(":")[0].lower()
+    return host if "." in host else ""
+
+
+def _third_party_hosts(flows: list[Flow], package: str) -> list[str]:
+    """Destination hosts that are not the publisher's (same rule as the traffic stage)."""
+    from datasafety.traffic.destinations import is_first_party
+
+    hosts = sorted({destination_host(d) for f in flows for d in f.destinations} - {""})
+    return [h for h in hosts if is_first_party(h, package or None) is not True]
+
+
+def _collecting_flows(dt_id: str, flows: tuple[Flow, ...], sites: list[CallSite], gating: list) -> list[Flow]:
+    """Network flows of ``dt_id`` whose source can return data (its permission is requested)."""
+    by_id = {s.id: s for s in sites}
+    out = []
+    for flow in flows:
+        if flow.sink_kind != "network" or dt_id not in flow.data_types:
+            continue
+        site = by_id.get(flow.source_call_site)
+        if site is not None:
+            if site.permission_requested:
+                out.append(flow)
+        elif gating or any(s.permission_requested for s in sites):
+            out.append(flow)
+    return out
+
+
 def decide(
     knowledge: Knowledge,
     call_sites: list[CallSite],
     permissions: list[PermissionFinding],
     target_sdk: int,
     actor_names: dict[str, str],
+    flows: tuple[Flow, ...] = (),
+    package: str = "",
 ) -> list[Verdict]:
-    """One verdict per data type of the taxonomy, in taxonomy order."""
+    """One verdict per data type of the taxonomy, in taxonomy order.
+
+    ``flows``: static data flows (empty when not analysed); ``package``: the
+    app's package, which tells the publisher's own hosts from third parties
+    (:func:`datasafety.traffic.destinations.is_first_party`).
+    """
     verdicts = []
     for dt in knowledge.data_types:
         sites = [s for s in call_sites if s.data_type == dt.id]
@@ -82,7 +132,32 @@ def decide(
         gating = [p for p in permissions if dt.id in p.data_types and p.granted_on_some_device]
         perm_ids = tuple(p.id for p in gating)
         label = dt.label
-        if permitted:
+        collecting = _collecting_flows(dt.id, flows, sites, gating)
+        if collecting:
+            actors = sorted({f.actor for f in collecting}, key=lambda a: (a != "first_party", a))
+            sdk_actors = [a for a in actors if a != "first_party"]
+            hosts = _third_party_hosts(collecting, package)
+            shared = bool(sdk_actors or hosts)
+            sources = sorted({f.source.api for f in collecting})
+            reasons = []
+            if sdk_actors:
+                reasons.append(f"collected in the code of {_actor_names(sdk_actors, actor_names)}")
+            if hosts:
+                reasons.append(f"sent to {', '.join(hosts[:3])}{' and others' if len(hosts) > 3 else ''}, not the publisher's domain")
+            verdicts.append(
+                Verdict(
+                    dt.id,
+                    "shared" if shared else "collected",
+                    "flows",
+                    tuple(actors),
+                    tuple(f.id for f in collecting) + tuple(s.id for s in permitted) + perm_ids,
+                    f"{label}: a static data flow carries it from {', '.join(sources[:2])}"
+                    f"{' and others' if len(sources) > 2 else ''} to a network sink "
+                    f"({len(collecting)} flow{'s' if len(collecting) != 1 else ''}, {_actor_names(actors, actor_names)})"
+                    + (f"; {'; '.join(reasons)}." if reasons else "."),
+                )
+            )
+        elif permitted:
             actors = sorted({s.actor for s in permitted}, key=lambda a: (a != "first_party", a))
             needed = sorted({p for s in permitted for p in s.permission_any_of if p in {g.name for g in gating}})
             route = (
@@ -90,16 +165,24 @@ def decide(
                 if needed
                 else "no permission is needed"
             )
+            reachable = [s for s in permitted if s.reachable]
+            analysed = any(s.reachable is not None for s in permitted)
+            if reachable:
+                reach_note = f" {len(reachable)} of them {'is' if len(reachable) == 1 else 'are'} reachable from an entry point."
+            elif analysed:
+                reach_note = " None of them is reachable from an entry point."
+            else:
+                reach_note = ""
             verdicts.append(
                 Verdict(
                     dt.id,
                     "capable",
-                    "present",
+                    "reachable" if reachable else "present",
                     tuple(actors),
                     tuple(s.id for s in permitted) + perm_ids,
                     f"{label}: {route}; {_actor_names(actors, actor_names)} "
                     f"call{'s' if len(actors) == 1 else ''} APIs that return it "
-                    f"({len(permitted)} call site{'s' if len(permitted) != 1 else ''}). "
+                    f"({len(permitted)} call site{'s' if len(permitted) != 1 else ''}).{reach_note} "
                     "The app can collect it; that is not proof that it does.",
                 )
             )

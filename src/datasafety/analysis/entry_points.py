@@ -1,0 +1,304 @@
+"""Entry points: the app methods the Android framework calls.
+
+- Components from the manifest (activities, services, receivers, providers)
+  and the ``Application`` class: their lifecycle methods (``framework_model.json``).
+  A component is *launched* (an entry point from the start) when the platform
+  or another app can start it: it is exported (explicitly, or implicitly by
+  an intent filter), or it is a content provider (created when the process
+  starts), or its class is in the app's own package (as FlowDroid does, every
+  component of the app counts: the app may start it in ways a static analysis
+  does not see, such as notifications). An internal component of a library
+  (e.g. an SDK's own activity) becomes an entry point once reachable code
+  names it (its class literal, its class name or one of its intent-filter
+  actions as a string constant), so an SDK is not "reachable" merely because
+  its manifest entries were merged in. Components with
+  ``android:enabled="false"`` are never started.
+- Callbacks: methods of instantiated app classes that implement a callback
+  interface or extend a callback class of the framework (listeners,
+  ``Runnable``, ``Thread``, ``AsyncTask``, ``Handler``, ...), and, for any other
+  framework supertype, the ``on...`` methods the class overrides.
+- Layout ``android:onClick`` handlers: public ``name(View)`` methods.
+
+Instantiation comes from reachability (rapid type analysis): a callback is an
+entry point once reachable code creates an instance of its class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from datasafety.analysis.actors import in_package
+from datasafety.analysis.callgraph import ACC_STATIC, CallGraph
+from datasafety.app.dex import kernels
+from datasafety.app.dex.index import fnv1a
+from datasafety.app.manifest import Component
+from datasafety.knowledge.flows import FlowKnowledge
+
+OBJECT = "Ljava/lang/Object;"
+
+
+@dataclass(frozen=True)
+class ComponentInfo:
+    """A manifest component (or the Application class) whose class is defined in the app."""
+
+    kind: str
+    name: str
+    gid: int
+    launched: bool
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    gm: int
+    reason: str
+    """Why the framework calls it, e.g. ``activity de.ecspride.Main: onCreate``."""
+
+
+def descriptor(dotted_name: str) -> str:
+    return "L" + dotted_name.replace(".", "/") + ";"
+
+
+def app_components(cg: CallGraph) -> list[ComponentInfo]:
+    """Enabled components whose class the app defines, plus the Application class, in manifest order."""
+    manifest = cg.app.manifest
+    out: list[ComponentInfo] = []
+    if manifest.application_class:
+        gid = cg.type_gid(descriptor(manifest.application_class))
+        if gid >= 0 and cg.type_class[gid]:
+            out.append(ComponentInfo("application", manifest.application_class, gid, True, ()))
+    for comp in manifest.components:
+        if not comp.enabled:
+            continue
+        gid = cg.type_gid(descriptor(comp.name))
+        if gid < 0 or not cg.type_class[gid]:
+            continue
+        out.append(ComponentInfo(comp.kind, comp.name, gid, _launched(comp, manifest.package), comp.actions))
+    return out
+
+
+def _launched(comp: Component, package: str) -> bool:
+    if comp.kind == "provider" or in_package(comp.name, package):
+        return True
+    if comp.exported is not None:
+        return comp.exported
+    return bool(comp.actions)
+
+
+def methods_named(cg: CallGraph, gid: int, name: str, static: bool = False) -> list[int]:
+    """Methods called ``name`` that an instance of ``gid`` dispatches to (all overloads of the nearest class defining one)."""
+    h = np.uint64(fnv1a(name.encode("utf-8")))
+    t = gid
+    steps = 0
+    while t >= 0 and steps < 256:
+        ms = cg.methods_of_type(t)
+        hits = [int(m) for m in ms if cg.m_name[m] == h and bool(cg.m_flags[m] & ACC_STATIC) == static and cg.m_code[m]]
+        if hits:
+            return hits
+        if name == "<init>":
+            return []
+        t = int(cg.type_super[t])
+        steps += 1
+    return []
+
+
+def lifecycle_entries(cg: CallGraph, fk: FlowKnowledge, info: ComponentInfo) -> list[EntryPoint]:
+    """The lifecycle methods of one component (resolved on its class, inherited ones included)."""
+    lifecycle = fk.lifecycles.get(info.kind)
+    if lifecycle is None:
+        return []
+    out: list[EntryPoint] = []
+    seen: set[int] = set()
+    for name in lifecycle.method_names:
+        for gm in methods_named(cg, info.gid, name):
+            if gm not in seen:
+                seen.add(gm)
+                out.append(EntryPoint(gm, f"{info.kind} {info.name}: {name}"))
+    clinit = int(cg.clinit_of_type[info.gid])
+    if clinit >= 0 and clinit not in seen:
+        out.append(EntryPoint(clinit, f"{info.kind} {info.name}: <clinit>"))
+    return out
+
+
+def layout_handler_entries(cg: CallGraph) -> list[EntryPoint]:
+    """``android:onClick`` handlers: ``name(Landroid/view/View;)V`` instance methods of app classes."""
+    names = cg.app.layouts.on_click
+    if not names:
+        return []
+    hashes = np.array([fnv1a(n.encode("utf-8")) for n in names], dtype=np.uint64)
+    cand = np.nonzero(np.isin(cg.m_name, hashes) & cg.m_code & ((cg.m_flags & ACC_STATIC) == 0))[0]
+    out = []
+    for gm in cand:
+        cls, name, proto = cg.method_parts(int(gm))
+        if proto == "(Landroid/view/View;)V":
+            out.append(EntryPoint(int(gm), f"layout android:onClick {name}"))
+    return out
+
+
+def on_method_mask(cg: CallGraph, prefix: str) -> np.ndarray:
+    """Per global method: its name is ``prefix`` followed by an upper-case letter (``onClick``)."""
+    out = np.zeros(cg.method_count, dtype=np.bool_)
+    pat = np.frombuffer(prefix.encode("utf-8"), dtype=np.uint8)
+    for d, dex in enumerate(cg.app.dex):
+        if not len(dex.method_name):
+            continue
+        starts = dex.string_starts
+        mask = kernels.strings_with_prefix(dex.buf, starts, pat)
+        nxt = np.clip(starts + len(pat), 0, len(dex.buf) - 1)
+        upper = (dex.buf[nxt] >= ord("A")) & (dex.buf[nxt] <= ord("Z")) & (starts >= 0)
+        name_ok = mask & upper
+        sel = np.nonzero(cg.m_dex == d)[0]
+        midx = dex.def_method[cg.m_row[sel]].astype(np.int64)
+        names = dex.method_name[np.clip(midx, 0, max(len(dex.method_name) - 1, 0))]
+        out[sel] = name_ok[np.clip(names, 0, len(name_ok) - 1)] & (midx >= 0)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _callback_methods(inst, type_class, type_super, iface_ptr, ifaces, cb_of_type, cb_name_ptr, cb_names,
+                      framework_other, component_base, object_gid, sorted_types, sorted_order, m_name, m_flags, m_code, m_on):
+    """For each instantiated app class: the methods the framework calls back.
+
+    ``cb_of_type[t]``: index of the callback entry for framework type ``t`` (-1
+    none); its method-name hashes are ``cb_names[cb_name_ptr[i]:cb_name_ptr[i + 1]]``.
+    ``framework_other[t]``: ``t`` is a framework type without a callback entry.
+    ``component_base[t]``: activities, services, providers and the application
+    extend ``t``: they are started from the manifest only, never as callbacks.
+    Returns (method ids, callback index or -1 for the ``on...`` rule, receiver class).
+    """
+    ntypes = type_super.shape[0]
+    out_m = []
+    out_cb = []
+    out_t = []
+    stamp = np.full(ntypes, -1, dtype=np.int64)
+    stack = np.empty(ntypes + 1, dtype=np.int64)
+    nm = sorted_types.shape[0]
+    for t in range(ntypes):
+        if not inst[t] or not type_class[t]:
+            continue
+        # supertypes of t (DFS over superclass and interface edges)
+        top = 0
+        stack[top] = t
+        top += 1
+        stamp[t] = t
+        other = False
+        is_component = False
+        start = len(out_m)
+        while top > 0:
+            top -= 1
+            s = stack[top]
+            if component_base[s]:
+                is_component = True
+            c = cb_of_type[s]
+            if c >= 0:
+                for j in range(cb_name_ptr[c], cb_name_ptr[c + 1]):
+                    h = cb_names[j]
+                    # nearest app class (from t upwards) defining an instance method named h
+                    u = t
+                    steps = 0
+                    found = False
+                    while u >= 0 and steps < 256 and not found:
+                        lo = np.searchsorted(sorted_types, u)
+                        k = lo
+                        while k < nm and sorted_types[k] == u:
+                            g = sorted_order[k]
+                            if m_name[g] == h and (m_flags[g] & 0x8) == 0 and m_code[g]:
+                                out_m.append(g)
+                                out_cb.append(c)
+                                out_t.append(t)
+                                found = True
+                            k += 1
+                        u = type_super[u]
+                        steps += 1
+            elif framework_other[s] and s != object_gid:
+                other = True
+            sup = type_super[s]
+            if sup >= 0 and stamp[sup] != t and top < stack.shape[0]:
+                stamp[sup] = t
+                stack[top] = sup
+                top += 1
+            for j in range(iface_ptr[s], iface_ptr[s + 1]):
+                i = ifaces[j]
+                if i >= 0 and stamp[i] != t and top < stack.shape[0]:
+                    stamp[i] = t
+                    stack[top] = i
+                    top += 1
+        if is_component:
+            while len(out_m) > start:
+                out_m.pop()
+                out_cb.pop()
+                out_t.pop()
+            continue
+        if other:
+            # on... methods declared by t and its app superclasses
+            u = t
+            steps = 0
+            while u >= 0 and type_class[u] and steps < 256:
+                lo = np.searchsorted(sorted_types, u)
+                k = lo
+                while k < nm and sorted_types[k] == u:
+                    g = sorted_order[k]
+                    if m_on[g] and (m_flags[g] & (0x8 | 0x2 | 0x10000)) == 0 and m_code[g]:
+                        out_m.append(g)
+                        out_cb.append(-1)
+                        out_t.append(t)
+                    k += 1
+                u = type_super[u]
+                steps += 1
+    return np.array(out_m, dtype=np.int64), np.array(out_cb, dtype=np.int64), np.array(out_t, dtype=np.int64)
+
+
+class CallbackFinder:
+    """Finds callback entry points for the classes instantiated so far (see module docstring)."""
+
+    def __init__(self, cg: CallGraph, fk: FlowKnowledge):
+        self.cg = cg
+        self.fk = fk
+        ntypes = len(cg.type_keys)
+        self.cb_of_type = np.full(ntypes, -1, dtype=np.int64)
+        names: list[list[int]] = []
+        self.callbacks = []
+        for cb in fk.callbacks:
+            gid = cg.type_gid(cb.descriptor)
+            if gid < 0:
+                continue
+            self.cb_of_type[gid] = len(self.callbacks)
+            self.callbacks.append(cb)
+            names.append([fnv1a(m.encode("utf-8")) for m in cb.methods])
+        self.cb_name_ptr = np.zeros(len(names) + 1, dtype=np.int64)
+        if names:
+            np.cumsum([len(n) for n in names], out=self.cb_name_ptr[1:])
+        self.cb_names = np.array([h for n in names for h in n], dtype=np.uint64)
+        self.framework_other = (~cg.type_class) & (self.cb_of_type < 0)
+        self.component_base = np.zeros(ntypes, dtype=np.bool_)
+        for kind, lifecycle in fk.lifecycles.items():
+            if kind != "receiver":
+                gid = cg.type_gid(descriptor(lifecycle.framework_class))
+                if gid >= 0:
+                    self.component_base[gid] = True
+        self.object_gid = cg.type_gid(OBJECT)
+        self.m_on = on_method_mask(cg, fk.callback_name_prefix)
+
+    def entries(self, inst: np.ndarray) -> list[EntryPoint]:
+        cg = self.cg
+        gms, cbs, recv = _callback_methods(
+            inst, cg.type_class, cg.type_super, cg.iface_ptr, cg.ifaces, self.cb_of_type, self.cb_name_ptr, self.cb_names,
+            self.framework_other, self.component_base, np.int64(self.object_gid), cg.sorted_types, cg.sorted_order, cg.m_name, cg.m_flags,
+            cg.m_code, self.m_on,
+        )
+        out: list[EntryPoint] = []
+        seen: set[int] = set()
+        for gm, cb, t in sorted(zip(gms.tolist(), cbs.tolist(), recv.tolist())):
+            if gm in seen:
+                continue
+            seen.add(gm)
+            cls = cg.type_descriptor(t)[1:-1].replace("/", ".")
+            if cb >= 0:
+                reason = f"callback {self.callbacks[cb].class_name} on {cls}"
+            else:
+                reason = f"framework override on {cls}"
+            out.append(EntryPoint(gm, reason))
+        return out
