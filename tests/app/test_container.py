@@ -142,3 +142,15 @@ def test_janus_prepended_dex(scan_apk):
     assert {"dex_prepended_to_zip", "dex_duplicate_class"} <= codes
     assert report.app.package == "com.example"
     assert report.app.dex_count == 2
+
+
+def test_bundle_of_foreign_split_and_without_base_are_flagged(tmp_path):
+    mixed = tmp_path / "mixed.apks"
+    with zipfile.ZipFile(mixed, "w") as zf:
+        zf.writestr("base.apk", shared_path(LEAK).read_bytes())
+        zf.writestr("split_other.apk", shared_path("exodus-core/instapaper.apk").read_bytes())
+    report = scan(mixed)
+    messages = {(a.code, a.message) for a in report.anomalies}
+    assert ("bundle_package_mismatch", "split_other.apk belongs to com.olivierpayen.leaninstapaper, not de.ecspride; analysed as part of the app") in messages
+    assert "bundle_signer_mismatch" in {a.code for a in report.anomalies}
+    assert "bundle_several_bases" in {a.code for a in report.anomalies}

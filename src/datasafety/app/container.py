@@ -176,11 +176,11 @@ def _read_bundle(path: Path, data: bytes, anomalies: list[Anomaly]) -> list[ApkP
             parts.append(part)
     if not parts:
         raise InputError(f"{path.name}: no APK in the bundle could be read")
-    _mark_base(parts)
+    _mark_base(parts, anomalies, path.name)
     return parts
 
 
-def _mark_base(parts: list[ApkPart]) -> None:
+def _mark_base(parts: list[ApkPart], anomalies: list[Anomaly], label: str) -> None:
     """The base APK is the one whose manifest has no ``split`` attribute (else ``base.apk``)."""
     def is_split(part: ApkPart) -> bool:
         try:
@@ -191,6 +191,12 @@ def _mark_base(parts: list[ApkPart]) -> None:
 
     base = [p for p in parts if not is_split(p)]
     chosen = base[0] if base else next((p for p in parts if Path(p.name).name == "base.apk"), parts[0])
+    if not base:
+        anomalies.append(Anomaly("bundle_no_base", f"no base APK in the bundle; {chosen.name}'s manifest is used", label))
+    elif len(base) > 1:
+        anomalies.append(
+            Anomaly("bundle_several_bases", f"{len(base)} APKs without a split name; {chosen.name}'s manifest is used", label)
+        )
     for part in parts:
         part.is_base = part is chosen
     parts.sort(key=lambda p: (not p.is_base, p.name))
