@@ -58,6 +58,8 @@ def print_summary(result: TrafficResult) -> None:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=140)
     table = Table(title=f"Personal data in {result.capture} ({result.requests_read} requests)")
     for column in ("destination", "data type", "n", "precision", "organisation", "tracker", "country", "party"):
         table.add_column(column, justify="right" if column == "n" else "left")
