@@ -161,7 +161,16 @@ def build_model(
         anomalies.extend(manifest.anomalies)
     for part in bundle.parts[1:]:
         if part.apk is not None:
-            anomalies.extend(read_manifest(part.apk, part.name).anomalies)
+            split_manifest = read_manifest(part.apk, part.name)
+            anomalies.extend(split_manifest.anomalies)
+            if manifest.package and split_manifest.package and split_manifest.package != manifest.package:
+                anomalies.append(
+                    Anomaly(
+                        "bundle_package_mismatch",
+                        f"{part.name} belongs to {split_manifest.package}, not {manifest.package}; analysed as part of the app",
+                        part.name,
+                    )
+                )
     blobs: list[DexBlob] = []
     for part in bundle.parts:
         for blob in part.dex:
@@ -186,13 +195,24 @@ def build_model(
         file_sha256=hashlib.sha256(bundle.data).hexdigest(),
         manifest=manifest,
         split_names=tuple(p.name for p in bundle.parts[1:]),
-        signer_sha256=_signers(base.apk, base.name, anomalies),
+        signer_sha256=_bundle_signers(bundle, anomalies),
         dex=dexes,
         class_kept=class_kept,
         anomalies=anomalies,
         incomplete=incomplete,
         layouts=read_layouts(base.apk),
     )
+
+
+def _bundle_signers(bundle: InputBundle, anomalies: list[Anomaly]) -> tuple[str, ...]:
+    """The base APK's signers; a split signed by other keys is an anomaly."""
+    base = bundle.parts[0]
+    signers = _signers(base.apk, base.name, anomalies)
+    for part in bundle.parts[1:]:
+        other = _signers(part.apk, part.name, anomalies)
+        if other and signers and other != signers:
+            anomalies.append(Anomaly("bundle_signer_mismatch", f"{part.name} is signed by other keys than the base APK", part.name))
+    return signers
 
 
 def _dedup_classes(dexes: list[DexIndex], anomalies: list[Anomaly]) -> list[np.ndarray]:
