@@ -54,13 +54,16 @@ def test_blooddonation_precise_location_capable_with_admob(scan_apk):
         ("android.location.LocationManager.getLastKnownLocation", "android.support.v7.app.TwilightManager", "getLastKnownLocationForProvider", 14, "android_support_library", True),
         ("com.google.android.gms.ads.AdRequest$Builder.setLocation", "com.google.ads.mediation.AbstractAdViewAdapter", "zza", 56, "google_mobile_ads", True),
         ("android.location.LocationManager.requestLocationUpdates", "fr.mobdev.blooddonation.fragment.MapsFragment", "startUpdateLocations", 106, "first_party", True),
-        ("android.location.LocationManager.requestLocationUpdates", "fr.mobdev.blooddonation.fragment.MapsFragment", "startUpdateLocations", 113, "first_party", True),
         ("android.location.LocationManager.requestLocationUpdates", "org.osmdroid.LocationListenerProxy", "startListening", 48, "osmdroid", True),
         ("android.location.LocationManager.getLastKnownLocation", "org.osmdroid.util.LocationUtils", "getLastKnownLocation", 10, "osmdroid", True),
         ("android.location.LocationManager.requestLocationUpdates", "org.osmdroid.views.overlay.mylocation.GpsMyLocationProvider", "startLocationProvider", 50, "osmdroid", True),
     ]
-    first_party = [c for c in report.call_sites if c.actor == "first_party"]
-    assert {(c.precision, c.precision_evidence) for c in first_party} == {("precise", 'provider "gps" (GPS_PROVIDER)')}
+    # startUpdateLocations requests "gps" at pc 106 and "network" at pc 113 (checked in the disassembly).
+    first_party = [(c.data_type, c.pc, c.precision, c.precision_evidence) for c in report.call_sites if c.actor == "first_party"]
+    assert first_party == [
+        ("approximate_location", 113, "approximate", 'provider "network" (NETWORK_PROVIDER)'),
+        ("precise_location", 106, "precise", 'provider "gps" (GPS_PROVIDER)'),
+    ]
     admob = next(s for s in report.sdks if s.id == "google_mobile_ads")
     # MainActivity.setupPub() calls AdView.loadAd: app code reaches AdMob (issue 4 reachability).
     assert (admob.organisation, admob.organisation_country, admob.grade) == ("Google LLC", "US", "reachable")
@@ -99,5 +102,5 @@ def test_appium_settings_nine_dex_and_fused_location(scan_apk):
     # disassembly): approximate only.
     init = [c for c in report.call_sites if c.caller_method.startswith("initializePlayServices")]
     assert {c.data_type for c in init} == {"approximate_location"}
-    assert {c.precision_evidence for c in init} == {"priority 104 (balanced / low power)"}
+    assert {c.precision_evidence for c in init} == {"priority 104 (low power)"}
     assert report.verdict("precise_location").verdict == "capable"

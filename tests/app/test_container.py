@@ -67,8 +67,11 @@ def test_bare_dex(tmp_path):
     assert report.app.input_kind == "dex"
     assert report.app.package == ""
     assert [(c.data_type, c.caller_class) for c in report.call_sites] == [("precise_location", "de.ecspride.LocationLeak1")]
-    # No manifest: the permission is not requested, so the verdict cannot be "capable".
-    assert report.verdict("precise_location").verdict == "present_not_permitted"
+    # No manifest: whether the permission is held is unknown, and the report says so.
+    assert report.verdict("precise_location").verdict == "present_permission_unknown"
+    assert ("manifest_missing", "bare DEX input: no manifest, so permissions, components and target SDK are unknown") in {
+        (a.code, a.message) for a in report.anomalies
+    }
 
 
 def test_non_dex_files_named_like_dex_are_skipped_with_anomalies(tmp_path):

@@ -85,6 +85,8 @@ def test_time_budget_gives_partial_report_not_error(tmp_path):
     assert data["app"]["package"] == "io.appium.settings"
     assert data["permissions"]  # the manifest is still read
     assert "budget_exhausted" in {a["code"] for a in data["anomalies"]}
+    # Nothing was searched, so no verdict may claim absence.
+    assert {v["verdict"] for v in data["verdicts"]} == {"unknown"}
 
 
 def test_memory_budget_gives_partial_report(tmp_path):

@@ -221,6 +221,9 @@ def read_input(path: str | Path) -> InputBundle:
     has_zip_directory = len(data) >= 22 and b"PK\x05\x06" in data[-(1 << 16) - 22 :]
     if looks_like_dex(data):
         if not has_zip_directory:
+            anomalies.append(
+                Anomaly("manifest_missing", "bare DEX input: no manifest, so permissions, components and target SDK are unknown", path.name)
+            )
             return InputBundle(path, "dex", data, [ApkPart(path.name, None, [DexBlob(path.name, data=data, part=path.name)])], anomalies)
         # A DEX file with a zip appended: the "Janus" layout (CVE-2017-13156). Vulnerable
         # Android versions run the DEX while verifying the zip's v1 signature.

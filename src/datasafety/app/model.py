@@ -118,7 +118,7 @@ def _index_all(
             results.append(_index_blob(blob))
             if progress:
                 progress("index", i + 1, len(blobs))
-        return results, budget.exhausted()
+        return results, None
     # Threads, not processes: inflating (zlib) and the compiled kernels (nogil)
     # release the GIL, and threads avoid copying every DEX back from a worker.
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dex-index") as pool:
@@ -129,7 +129,7 @@ def _index_all(
                 results.append(future.result(timeout=budget.remaining()))
             except FutureTimeout:
                 reason = "time"
-            if reason is None:
+            if reason is None and i + 1 < len(futures):
                 reason = budget.exhausted()
             if reason:
                 for pending in futures[i + 1 :]:

@@ -32,7 +32,8 @@ def _short_name(name: str) -> str:
 def render_scan(report: dict, console: Console) -> None:
     app = report["app"]
     title = f"{app['package'] or app['file_name']} {app['version_name']}".strip()
-    console.print(f"[bold]{title}[/bold]  target SDK {app['effective_target_sdk']}  "
+    target = app["effective_target_sdk"] if app["package"] else "unknown (no manifest)"
+    console.print(f"[bold]{title}[/bold]  target SDK {target}  "
                   f"{app['dex_count']} DEX, {app['class_count']} classes, {app['method_count']} methods")
     console.print(f"sha256 {app['file_sha256']}")
     sdk_names = {s["id"]: s["name"] for s in report["sdks"]}

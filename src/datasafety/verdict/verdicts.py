@@ -110,6 +110,18 @@ def _collecting_flows(dt_id: str, flows: tuple[Flow, ...], sites: list[CallSite]
     return out
 
 
+def _granting_permissions(knowledge: Knowledge, data_type: str, target_sdk: int) -> set[str]:
+    """Permissions named in the rules that apply at ``target_sdk`` for any API yielding ``data_type``."""
+    names: set[str] = set()
+    for api in knowledge.apis:
+        for y in api.yields:
+            if y.data_type == data_type:
+                rule = y.rule_for(target_sdk)
+                if rule is not None:
+                    names.update(rule.any_of)
+    return names
+
+
 def decide(
     knowledge: Knowledge,
     call_sites: list[CallSite],
@@ -118,8 +130,15 @@ def decide(
     actor_names: dict[str, str],
     flows: tuple[Flow, ...] = (),
     package: str = "",
+    call_sites_complete: bool = True,
+    has_manifest: bool = True,
 ) -> list[Verdict]:
     """One verdict per data type of the taxonomy, in taxonomy order.
+
+    ``call_sites_complete``: False when a budget stopped the scan before call
+    sites were searched everywhere; absence of evidence then gives ``unknown``.
+    ``has_manifest``: False for a bare DEX; call sites then give
+    ``present_permission_unknown``.
 
     ``flows``: static data flows (empty when not analysed); ``package``: the
     app's package, which tells the publisher's own hosts from third parties
@@ -128,12 +147,32 @@ def decide(
     verdicts = []
     for dt in knowledge.data_types:
         sites = [s for s in call_sites if s.data_type == dt.id]
+        if dt.id == "approximate_location":
+            # A precise fix is also an approximate one: precise-location call sites count here too.
+            seen = {(s.dex, s.caller_class, s.caller_method, s.pc) for s in sites}
+            sites += [s for s in call_sites if s.data_type == "precise_location" and (s.dex, s.caller_class, s.caller_method, s.pc) not in seen]
         permitted = [s for s in sites if s.permission_requested]
-        gating = [p for p in permissions if dt.id in p.data_types and p.granted_on_some_device]
+        # Permissions that give access at this target SDK, per the API catalogue's rules.
+        granting = _granting_permissions(knowledge, dt.id, target_sdk)
+        gating = [p for p in permissions if p.name in granting and p.granted_on_some_device]
         perm_ids = tuple(p.id for p in gating)
         label = dt.label
         collecting = _collecting_flows(dt.id, flows, sites, gating)
-        if collecting:
+        if sites and not has_manifest:
+            actors = sorted({s.actor for s in sites}, key=lambda a: (a != "first_party", a))
+            verdicts.append(
+                Verdict(
+                    dt.id,
+                    "present_permission_unknown",
+                    "present",
+                    tuple(actors),
+                    tuple(s.id for s in sites),
+                    f"{label}: {_actor_names(actors, actor_names)} contain{'s' if len(actors) == 1 else ''} "
+                    f"{len(sites)} call site{'s' if len(sites) != 1 else ''} for it; the input has no manifest, "
+                    "so whether the app holds the permission is unknown.",
+                )
+            )
+        elif collecting:
             actors = sorted({f.actor for f in collecting}, key=lambda a: (a != "first_party", a))
             sdk_actors = [a for a in actors if a != "first_party"]
             hosts = _third_party_hosts(collecting, package)
@@ -199,6 +238,18 @@ def decide(
                     f"{label}: {_actor_names(actors, actor_names)} contain{'s' if len(actors) == 1 else ''} "
                     f"{len(sites)} call site{'s' if len(sites) != 1 else ''} for it, but the app does not request "
                     f"{' or '.join(_short(p) for p in needed)}, so the platform does not return it.",
+                )
+            )
+        elif not call_sites_complete:
+            verdicts.append(
+                Verdict(
+                    dt.id,
+                    "unknown",
+                    "declared" if gating else None,
+                    (),
+                    perm_ids,
+                    f"{label}: the scan stopped (budget) before its code was searched everywhere; "
+                    + (f"the app requests {', '.join(_short(p.name) for p in gating)}." if gating else "no evidence so far."),
                 )
             )
         elif gating:
