@@ -78,6 +78,20 @@ class Report:
     traffic_summary: dict | None = None
     """The capture merged with ``--traffic``: name, format, requests read, its anomalies."""
 
+    def __repr__(self) -> str:
+        """Short, for notebooks: the full content is in :meth:`to_json`."""
+        verdicts = ", ".join(f"{v.data_type}={v.verdict}" for v in self.verdicts if v.verdict not in ("not_possible", "not_found"))
+        return (
+            f"<Report {self.app.package or self.app.file_name} {self.app.version_name}: "
+            f"{len(self.call_sites)} call sites, {len(self.sdks)} SDKs, {len(getattr(self, 'flows', ()))} flows; {verdicts}>"
+        )
+
+    def to_json_text(self) -> str:
+        """The JSON report as the CLI writes it (byte-identical for the same input)."""
+        from datasafety.report.json_format import dumps
+
+        return dumps(self.to_json())
+
     def verdict(self, data_type: str) -> Verdict | None:
         return next((v for v in self.verdicts if v.data_type == data_type), None)
 

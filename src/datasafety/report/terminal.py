@@ -17,11 +17,16 @@ VERDICT_STYLE = {
     "declared": "yellow",
     "not_found": "dim",
     "not_possible": "green",
+    "unknown": "dim",
+    "present_permission_unknown": "yellow",
 }
 MAX_ACTOR_COLUMNS = 7
-CELL = {"present": "present", "present (no permission)": "no perm.", "reachable": "reachable", "flows": "flows"}
-CELL_RANK = {"present (no permission)": 0, "present": 1, "reachable": 2, "flows": 3}
+CELL = {"present": "present", "present (no permission)": "no perm.", "reachable": "reachable", "flows": "flows", "observed": "observed"}
+SHORT_CELL = {"present": "P", "present (no permission)": "-", "reachable": "R", "flows": "F", "observed": "O"}
+CELL_RANK = {"present (no permission)": 0, "present": 1, "reachable": 2, "flows": 3, "observed": 4}
 MAX_FLOW_LINES = 8
+MAX_CALLERS = 6
+HEADER_WIDTH = 14
 
 
 def _short_name(name: str) -> str:
@@ -52,30 +57,44 @@ def render_scan(report: dict, console: Console) -> None:
             for dt in flow["data_types"]:
                 grades[(dt, flow["actor"])] = "flows"
             actor_sites[flow["actor"]] = actor_sites.get(flow["actor"], 0) + 1
+    for obs in report.get("observations", []):
+        for actor in obs.get("linked_actors", []):
+            grades[(obs["data_type"], actor)] = "observed"
+            actor_sites[actor] = actor_sites.get(actor, 0) + 1
     actors = sorted(actor_sites, key=lambda a: (a != "first_party", -actor_sites[a], a))
-    shown = actors[:MAX_ACTOR_COLUMNS]
+    narrow = console.width < 120
+    shown = actors[: (4 if narrow else MAX_ACTOR_COLUMNS)]
     table = Table(
         title="Personal data by actor (grade of the evidence)",
-        caption="present = code calling the API is in the package; no perm. = it is, but the permission is not requested; "
+        caption=None if narrow else "present = code calling the API is in the package; no perm. = it is, but the permission is not requested; "
         "reachable = that code can run from an entry point; flows = a data flow carries it to a network sink",
     )
     table.add_column("data type", style="bold", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
+    legend = []
     for actor in shown:
-        table.add_column("app" if actor == "first_party" else _short_name(sdk_names.get(actor, actor)), overflow="fold")
+        name = "app" if actor == "first_party" else _short_name(sdk_names.get(actor, actor))
+        if narrow and actor != "first_party":
+            name = f"S{len(legend) + 1}"
+            legend.append(f"{name} = {sdk_names.get(actor, actor)}")
+        table.add_column(name, overflow="ellipsis", no_wrap=True, max_width=None if narrow else HEADER_WIDTH + 8)
     if len(actors) > len(shown):
         table.add_column(f"+{len(actors) - len(shown)} more")
     for verdict in report["verdicts"]:
         dt = verdict["data_type"]
         style = VERDICT_STYLE.get(verdict["verdict"], "")
-        cells = [CELL.get(grades.get((dt, a), ""), "") for a in shown]
+        cells = [(SHORT_CELL if narrow else CELL).get(grades.get((dt, a), ""), "") for a in shown]
         if len(actors) > len(shown):
-            cells.append(str(sum(1 for a in actors[len(shown):] if (dt, a) in grades)) or "")
+            hidden = sum(1 for a in actors[len(shown):] if (dt, a) in grades)
+            cells.append((str(hidden) if narrow else f"{hidden} more") if hidden else "")
         table.add_row(dt, f"[{style}]{verdict['verdict']}[/{style}]" if style else verdict["verdict"], *cells)
     console.print(table)
+    if legend:
+        console.print("P present, - no permission, R reachable, F flows, O observed. " + "; ".join(legend))
     for verdict in report["verdicts"]:
-        if verdict["verdict"] in ("capable", "present_not_permitted", "declared", "collected", "shared"):
+        if verdict["verdict"] in ("capable", "present_not_permitted", "declared", "collected", "shared", "present_permission_unknown"):
             console.print(f"- {verdict['explanation']}")
+    _print_callers(report, console, sdk_names)
     flows = report.get("flows", [])
     if flows:
         kinds: dict[str, int] = {}
@@ -97,14 +116,34 @@ def render_scan(report: dict, console: Console) -> None:
             f"[bold]Traffic[/bold] {traffic['capture']} ({traffic['capture_format']}, {traffic['requests_read']} requests): "
             f"{len(report['observations'])} observations of personal data"
         )
-    if report["sdks"]:
-        sdk_line = ", ".join(
-            f"{s['name']} ({s['class_count']}{', reachable' if s.get('reachable') else ''})" for s in report["sdks"]
-        )
-        console.print(f"[bold]SDKs present[/bold] (classes): {sdk_line}")
+    for source, label in (("catalogue", "SDKs present"), ("exodus", "Exodus trackers present")):
+        sdks = [s for s in report["sdks"] if s["source"] == source]
+        if sdks:
+            line = ", ".join(f"{s['name']} ({s['class_count']}{', reachable' if s.get('reachable') else ''})" for s in sdks)
+            console.print(f"[bold]{label}[/bold] (classes): {line}")
     if report["anomalies"]:
         console.print(f"[yellow]{len(report['anomalies'])} anomalies[/yellow]: "
                       + "; ".join(a["message"] for a in report["anomalies"][:5])
                       + (" ..." if len(report["anomalies"]) > 5 else ""))
     if report.get("incomplete"):
         console.print(f"[yellow]incomplete stages[/yellow]: {', '.join(report['incomplete'])}")
+
+
+def _print_callers(report: dict, console: Console, sdk_names: dict[str, str]) -> None:
+    """Which code: the callers of location APIs (all callers are in the JSON report)."""
+    for data_type in ("precise_location", "approximate_location"):
+        sites = [c for c in report["call_sites"] if c["data_type"] == data_type and c["permission_requested"]]
+        if not sites:
+            continue
+        sites.sort(key=lambda c: (not c.get("reachable"), c["actor"] != "first_party", c["caller_class"], c["pc"]))
+        console.print(f"[bold]Which code asks for {data_type.replace('_', ' ')}[/bold] ({len(sites)} call sites):")
+        for c in sites[:MAX_CALLERS]:
+            actor = "app" if c["actor"] == "first_party" else sdk_names.get(c["actor"], c["actor"])
+            method = c["caller_method"].split("(")[0]
+            extra = [x for x in (c["precision_evidence"], "reachable" if c.get("reachable") else "") if x]
+            console.print(
+                f"  {actor}: {c['caller_class']}.{method} -> {c['api'].rsplit('.', 2)[-2]}.{c['api'].rsplit('.', 1)[-1]}"
+                + (f" ({'; '.join(extra)})" if extra else "")
+            )
+        if len(sites) > MAX_CALLERS:
+            console.print(f"  ... {len(sites) - MAX_CALLERS} more in the JSON report (call_sites)")
