@@ -15,6 +15,7 @@ from datasafety.analysis.callgraph import build_call_graph
 from datasafety.analysis.permissions import find_permissions
 from datasafety.analysis.reachability import compute_reachability
 from datasafety.analysis.sdks import find_sdks
+from datasafety.analysis.taint import find_flows
 from datasafety.app.anomaly import Anomaly
 from datasafety.app.model import AppModel, ProgressFn, load_app
 from datasafety.budget import Budget
@@ -100,11 +101,23 @@ def analyse(
             sdks = sdks_mod.with_reachability(sdks, app, resolver, reachability)
             if progress:
                 progress("reachability", 1, 1)
+            seconds = [r for r in (stage_budget.remaining(), budget.remaining()) if r is not None]
+            result = find_flows(
+                graph, reachability, knowledge, flow_knowledge, resolver, call_sites, seconds=min(seconds) if seconds else None
+            )
+            found_flows = list(result.flows)
+            if not result.complete:
+                incomplete.append("flows")
+                anomalies.append(Anomaly("budget_exhausted", "time budget ran out during stage flows; the flows found so far are kept", "scan"))
+            if progress:
+                progress("flows", 1, 1)
     names = {s.id: s.name for s in knowledge.sdks}
     names[FIRST_PARTY] = "the app's own code"
     verdicts = decide(
         knowledge, call_sites, permissions, app.manifest.effective_target_sdk, names,
         flows=tuple(found_flows), package=app.manifest.package,
+        call_sites_complete="call_sites" not in incomplete and "dex_index" not in incomplete,
+        has_manifest=bool(app.manifest.package),
     )
     if trackers is not None:
         sources.append(trackers.source)

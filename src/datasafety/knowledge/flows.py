@@ -52,6 +52,8 @@ class Lifecycle:
     phases: tuple[Phase, ...]
     transitions: tuple[tuple[str, str], ...]
     source_url: str
+    saved_state: tuple[str, ...] = ()
+    """Methods whose ``Bundle`` parameter is the saved instance state (kept across instances)."""
 
     @property
     def method_names(self) -> tuple[str, ...]:
@@ -73,12 +75,13 @@ class Callback:
 
 @dataclass(frozen=True)
 class Summary:
-    """What a library method does with taint (see ``framework_model.json``, ``summaries``)."""
+    """What library methods do with taint (see ``framework_model.json``, ``summaries``)."""
 
     class_name: str
-    method: str
-    """Method name, or ``*`` for every method of the class."""
+    methods: tuple[str, ...]
+    """Method names; ``put*`` matches a prefix, ``*`` every other method of the class."""
     effects: tuple[str, ...]
+    """Effects in the vocabulary of ``summary_effects`` (e.g. ``this.key[arg0]+=arg1``)."""
     source_url: str
 
 
@@ -96,6 +99,19 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class CallbackSource:
+    """A parameter of a framework callback that delivers personal data (``onLocationChanged(Location)``)."""
+
+    id: str
+    class_name: str
+    method: str
+    param: int
+    """Parameter position, 0 = first parameter after ``this``."""
+    data_types: tuple[str, ...]
+    source_url: str
+
+
+@dataclass(frozen=True)
 class SinkSpec:
     id: str
     class_name: str
@@ -105,6 +121,10 @@ class SinkSpec:
     args: tuple[int, ...] | None
     """Argument positions that leak (0 = receiver for instance methods); None = all."""
     source_url: str
+    default_kind: str = ""
+    """For kind ``receiver``: the kind when the stream's kind is unknown."""
+    store: str = ""
+    """``shared_preferences``: a sink only when the app never reads the value back."""
 
 
 @dataclass(frozen=True)
@@ -116,9 +136,8 @@ class FlowKnowledge:
     supertypes: dict[str, tuple[str, ...]]
     """Framework class -> its framework supertypes (for matching sinks and summaries)."""
     sources: tuple[SourceSpec, ...]
+    callback_sources: tuple[CallbackSource, ...]
     sinks: tuple[SinkSpec, ...]
-    stream_kinds: dict[str, str]
-    """(class.method or class.<init>) creating an output stream -> sink kind of writes to it."""
     knowledge_sources: tuple[KnowledgeSource, ...]
 
 
@@ -158,12 +177,13 @@ def load_flow_knowledge(data_dir: str | None = None) -> FlowKnowledge:
             ),
             transitions=tuple((a, b) for a, b in spec["transitions"]),
             source_url=spec["source_url"],
+            saved_state=tuple(spec.get("saved_state", ())),
         )
         for kind, spec in raw["components"].items()
     }
     callbacks = tuple(Callback(c["class"], tuple(c["methods"]), c["source_url"]) for c in raw["callbacks"])
     summaries = tuple(
-        Summary(s["class"], s["method"], tuple(s["effects"]), s.get("source_url", "")) for s in raw.get("summaries", [])
+        Summary(s["class"], tuple(s["methods"]), tuple(s["effects"]), s.get("source_url", "")) for s in raw.get("summaries", [])
     )
     supertypes = {k: tuple(v) for k, v in raw.get("supertypes", {}).items()}
 
@@ -181,6 +201,10 @@ def load_flow_knowledge(data_dir: str | None = None) -> FlowKnowledge:
         )
         for s in raw2["sources"]
     )
+    callback_sources = tuple(
+        CallbackSource(c["id"], c["class"], c["method"], int(c["param"]), tuple(c["data_types"]), c["source_url"])
+        for c in raw2.get("callback_sources", [])
+    )
     sinks = []
     for s in raw2["sinks"]:
         if s["kind"] not in SINK_KINDS + ("receiver",):
@@ -193,9 +217,10 @@ def load_flow_knowledge(data_dir: str | None = None) -> FlowKnowledge:
                 kind=s["kind"],
                 args=tuple(s["args"]) if s.get("args") is not None else None,
                 source_url=s["source_url"],
+                default_kind=s.get("default_kind", ""),
+                store=s.get("store", ""),
             )
         )
-    stream_kinds = {k: v["kind"] for k, v in raw2.get("stream_kinds", {}).items()}
     return FlowKnowledge(
         lifecycles=lifecycles,
         callbacks=callbacks,
@@ -203,7 +228,7 @@ def load_flow_knowledge(data_dir: str | None = None) -> FlowKnowledge:
         summaries=summaries,
         supertypes=supertypes,
         sources=sources,
+        callback_sources=callback_sources,
         sinks=tuple(sinks),
-        stream_kinds=stream_kinds,
         knowledge_sources=tuple(used),
     )
