@@ -8,7 +8,8 @@ forward interval analysis over one method's decoded instructions (on demand,
 for the methods whose call sites are reported or whose flows are analysed):
 
 - constants, moves and ``add``/``sub``/``mul``/``rsub`` with literals or other
-  intervals; everything else an instruction writes is unknown;
+  intervals, and any integer operation on two constants; everything else an
+  instruction writes is unknown;
 - ``java.util.Random.nextInt(n)`` with a constant ``n`` returns ``[0, n - 1]``
   (https://docs.oracle.com/javase/8/docs/api/java/util/Random.html#nextInt-int-);
 - a call with a single target whose code returns a constant (analysed the same
@@ -43,6 +44,10 @@ def _join(a: Interval | None, b: Interval | None) -> Interval | None:
 
 
 def _arith(op: str, x: Interval, y: Interval) -> Interval:
+    if x[0] == x[1] and y[0] == y[1] and abs(x[0]) < 2**31 and abs(y[0]) < 2**31:
+        exact = _exact_int(op, int(x[0]), int(y[0]))
+        if exact is not None:
+            return (float(exact), float(exact))
     if op == "add":
         return (x[0] + y[0], x[1] + y[1])
     if op == "sub":
@@ -55,6 +60,29 @@ def _arith(op: str, x: Interval, y: Interval) -> Interval:
         products = [x[0] * y[0], x[0] * y[1], x[1] * y[0], x[1] * y[1]]
         return (min(products), max(products))
     return TOP
+
+
+def _exact_int(op: str, a: int, b: int) -> int | None:
+    """Java int arithmetic on two constants (truncating division and remainder)."""
+    if op in ("div", "rem") and b == 0:
+        return None
+    if op == "div":
+        q = abs(a) // abs(b)
+        return q if (a >= 0) == (b >= 0) else -q
+    if op == "rem":
+        r = abs(a) % abs(b)
+        return r if a >= 0 else -r
+    if op == "and":
+        return a & b
+    if op == "or":
+        return a | b
+    if op == "xor":
+        return a ^ b
+    if op == "shl":
+        return a << (b & 31)
+    if op == "shr":
+        return a >> (b & 31)
+    return None
 
 
 def _clamp(v: Interval) -> Interval:

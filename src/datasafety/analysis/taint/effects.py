@@ -231,9 +231,13 @@ def apply_effects(engine, caller: int, pc: int, ref, effects: tuple, params: lis
 
 
 def default_effects(engine, caller: int, pc: int, ref, params: list, heap) -> Val | None:
-    """An unknown library method: the result carries the data of the receiver and the arguments."""
+    """An unknown library method: the result carries the data of the receiver and the arguments.
+
+    A constructor or a setter-like method (``set...``, ``put...``, ``add...``) stores its
+    arguments in the receiver's contents (an exception keeps its message, a wrapper its value).
+    """
     engine.register_escaping(heap, params)
-    if not ref.static and params and ref.name.startswith(SETTER_PREFIXES) and len(params) > 1:
+    if not ref.static and params and (ref.name.startswith(SETTER_PREFIXES) or ref.name == "<init>") and len(params) > 1:
         value = None
         for a in params[1:]:
             value = join(value, a)
@@ -250,6 +254,18 @@ def default_effects(engine, caller: int, pc: int, ref, params: list, heap) -> Va
 
 
 # -------------------------------------------------------- string operations
+def _sval(engine, heap, v: Val | None) -> Val | None:
+    """A string operand: a value, or a ``new String(...)`` object holding its value."""
+    if v is None or not v.objs:
+        return v
+    out = None
+    for o in v.objs:
+        out = join(out, engine.cell(heap, o, "@content"))
+    if out is None:
+        return v
+    return Val(EMPTY, v.taint | out.taint, out.strs, out.exact, out.num)
+
+
 def _exact(v: Val | None) -> list[str] | None:
     if v is None:
         return None
@@ -268,7 +284,7 @@ def _strings(values: list[str], taint: frozenset) -> Val:
 
 
 def _str_concat(engine, caller, pc, ref, params, heap):
-    a, b = _operand("this", ref, params), _operand("arg0", ref, params)
+    a, b = _sval(engine, heap, _operand("this", ref, params)), _sval(engine, heap, _operand("arg0", ref, params))
     ea, eb = _exact(a), _exact(b)
     taint = (a.taint if a else EMPTY) | (b.taint if b else EMPTY)
     if ea is not None and eb is not None and len(ea) * len(eb) <= MAX_STRS:
@@ -277,7 +293,7 @@ def _str_concat(engine, caller, pc, ref, params, heap):
 
 
 def _str_substring(engine, caller, pc, ref, params, heap):
-    s = _operand("this", ref, params)
+    s = _sval(engine, heap, _operand("this", ref, params))
     a = _operand("arg0", ref, params)
     b = _operand("arg1", ref, params)
     es = _exact(s)
@@ -291,7 +307,7 @@ def _str_substring(engine, caller, pc, ref, params, heap):
 
 def _str_map(fn):
     def op(engine, caller, pc, ref, params, heap):
-        s = _operand("this", ref, params)
+        s = _sval(engine, heap, _operand("this", ref, params))
         es = _exact(s)
         if es is not None:
             return _strings([fn(t) for t in es], s.taint)
@@ -306,7 +322,7 @@ def _str_same_arg0(engine, caller, pc, ref, params, heap):
 
 
 def _str_replace(engine, caller, pc, ref, params, heap):
-    s, a, b = (_operand(n, ref, params) for n in ("this", "arg0", "arg1"))
+    s, a, b = (_sval(engine, heap, _operand(n, ref, params)) for n in ("this", "arg0", "arg1"))
     es, ea, eb = _exact(s), _exact(a), _exact(b)
     if es is not None and ea is not None and eb is not None and len(es) * len(ea) * len(eb) <= MAX_STRS and ref.name == "replace":
         return _strings([x.replace(y, z) for x in es for y in ea for z in eb], merge_data(s, b).taint)
@@ -317,7 +333,7 @@ def _str_valueof(engine, caller, pc, ref, params, heap):
     args = _args(ref, params)
     if not args:
         return _data(engine, heap, params[0] if params else None)
-    v = args[0]
+    v = _sval(engine, heap, args[0])
     e = _exact(v)
     if e is not None:
         return _strings(e, v.taint)
@@ -325,14 +341,19 @@ def _str_valueof(engine, caller, pc, ref, params, heap):
 
 
 def _str_init(engine, caller, pc, ref, params, heap):
+    """``new String(...)``: the new object holds the value (from a string, bytes, chars or a builder)."""
+    recv = params[0] if params else None
     args = _args(ref, params)
     if not args:
-        return const_str("")
-    v = args[0]
-    e = _exact(v) if v is not None and not v.objs else None
-    if e is not None:
-        return _strings(e, v.taint)
-    return merge_data(*[_data(engine, heap, a) for a in args])
+        value = const_str("")
+    else:
+        v = _sval(engine, heap, args[0]) if args[0] is not None and ref.params[:1] in (("Ljava/lang/String;",),) else args[0]
+        e = _exact(v) if v is not None and not v.objs else None
+        value = _strings(e, v.taint) if e is not None else merge_data(*[_data(engine, heap, a) for a in args])
+    if recv is not None:
+        for o in recv.objs:
+            engine.heap_write(heap, o, "@content", value, len(recv.objs) == 1)
+    return None
 
 
 # ----------------------------------------------------------- string builders
@@ -442,8 +463,146 @@ def _list_get(engine, caller, pc, ref, params, heap):
     return out if out is not None else NONE
 
 
-def new_list_size(engine, heap, obj: int) -> None:
-    engine.heap_write(heap, obj, "@size", Val(num=0), True)
+def _list_init(engine, caller, pc, ref, params, heap):
+    recv = params[0] if params else None
+    if recv is None:
+        return None
+    empty = not ref.params or ref.params == ("I",)
+    for o in recv.objs:
+        engine.heap_write(heap, o, "@size", Val(num=0) if empty else NONE, len(recv.objs) == 1)
+    return None
+
+
+# ----------------------------------------------------------------- streams
+def _innermost(engine, heap, v: Val | None) -> set[int]:
+    """The streams a (possibly wrapping) stream writes to / reads from."""
+    out: set[int] = set()
+    todo = list(v.objs) if v is not None else []
+    seen: set[int] = set()
+    while todo:
+        o = todo.pop()
+        if o in seen:
+            continue
+        seen.add(o)
+        wrapped = engine.cell(heap, o, "@attr:wraps")
+        if wrapped is not None and wrapped.objs:
+            todo.extend(wrapped.objs)
+        else:
+            out.add(o)
+    return out
+
+
+def _stream_wrap(engine, caller, pc, ref, params, heap):
+    recv = params[0] if params else None
+    args = _args(ref, params)
+    if recv is None or not args or args[0] is None or not args[0].objs:
+        return None
+    for o in recv.objs:
+        engine.heap_write(heap, o, "@attr:wraps", Val(objs=args[0].objs), len(recv.objs) == 1)
+    return None
+
+
+def _file_keys(engine, heap, v: Val | None) -> list[str]:
+    """Names of the file a path string or ``File`` designates (last path segment), ``*`` when unknown."""
+    if v is None:
+        return []
+    texts: set[str] = set()
+    exact = v.exact and bool(v.strs)
+    if exact:
+        texts.update(v.strs)
+    for o in v.objs:
+        content = engine.cell(heap, o, "@content")
+        if content is not None and content.strs:
+            texts.update(content.strs)
+            exact = exact or content.exact
+    names = sorted({t.rstrip("/").rsplit("/", 1)[-1] for t in texts if t.strip("/")})
+    return names if names and exact else ["*"]
+
+
+def _stream_write(engine, caller, pc, ref, params, heap):
+    recv = params[0] if params else None
+    value = None
+    for a in _args(ref, params):
+        value = join(value, a)
+    if recv is None or value is None:
+        return None
+    for o in sorted(_innermost(engine, heap, recv)):
+        engine.heap_write(heap, o, "@content", value, False)
+        for name in _file_keys(engine, heap, engine.cell(heap, o, "@attr:file")):
+            old = engine.files.get(name)
+            new = join(old, _data(engine, heap, value))
+            if new != old:
+                engine.files[name] = new
+                engine.version += 1
+    return recv if ref.ret.startswith("L") and ref.ret not in STRINGLIKE else None
+
+
+def _file_open_input(engine, caller, pc, ref, params, heap):
+    """An input stream on an app file: it holds what the app wrote to files of that name."""
+    stream = params[0] if ref.name == "<init>" else engine.external(("ret", caller, pc), "Ljava/io/FileInputStream;")
+    args = _args(ref, params)
+    names = _file_keys(engine, heap, args[0]) if args else ["*"]
+    engine.read_global()
+    value = None
+    for name in names:
+        value = join(value, engine.files.get(name))
+        if name == "*":
+            for v in engine.files.values():
+                value = join(value, v)
+    value = join(value, engine.files.get("*"))
+    if value is not None and stream is not None:
+        for o in stream.objs:
+            engine.heap_write(heap, o, "@content", value, len(stream.objs) == 1)
+    return stream if ref.name != "<init>" else None
+
+
+def _stream_read(engine, caller, pc, ref, params, heap):
+    recv = params[0] if params else None
+    out = None
+    for o in sorted(_innermost(engine, heap, recv)):
+        out = join(out, engine.cell(heap, o, "@content"))
+    args = _args(ref, params)
+    if args and args[0] is not None and args[0].objs and out is not None:
+        for o in args[0].objs:
+            engine.heap_write(heap, o, "[*]", out, False)
+    if ref.ret in ("I", "J", "Z"):
+        return merge_data(out)
+    return out if out is not None else NONE
+
+
+def _stream_toarray(engine, caller, pc, ref, params, heap):
+    recv = params[0] if params else None
+    arr = engine.external(("ret", caller, pc), ref.ret)
+    content = None
+    for o in sorted(_innermost(engine, heap, recv)):
+        content = join(content, engine.cell(heap, o, "@content"))
+    if content is not None:
+        for o in arr.objs:
+            engine.heap_write(heap, o, "[*]", content, False)
+    return arr
+
+
+def _stream_from_array(engine, caller, pc, ref, params, heap):
+    recv = params[0] if params else None
+    args = _args(ref, params)
+    if recv is None or not args:
+        return None
+    value = engine.contents(heap, args[0]) if args[0] is not None and args[0].objs else args[0]
+    value = join(value, taint_only(args[0]) if args[0] is not None else None)
+    if value is not None:
+        for o in recv.objs:
+            engine.heap_write(heap, o, "@content", value, len(recv.objs) == 1)
+    return None
+
+
+def _array_new(engine, caller, pc, ref, params, heap):
+    """``Array.newInstance(type, n)`` or ``(type, int[] dims)``: an array, of arrays when several dimensions."""
+    outer = engine.external(("ret", caller, pc), "[Ljava/lang/Object;")
+    if ref.params[1:2] == ("[I",):
+        inner = engine.external(("ret-inner", caller, pc), "[Ljava/lang/Object;")
+        for o in outer.objs:
+            engine.heap_write(heap, o, "[*]", inner, True)
+    return outer
 
 
 # -------------------------------------------------------------------- ICC
@@ -680,6 +839,14 @@ SPECIAL = {
     "sb:reverse": _sb_reverse,
     "sb:tostring": _sb_tostring,
     "list:add": _list_add,
+    "list:init": _list_init,
+    "stream:wrap": _stream_wrap,
+    "stream:write": _stream_write,
+    "stream:read": _stream_read,
+    "stream:toarray": _stream_toarray,
+    "stream:from_array": _stream_from_array,
+    "file:open_input": _file_open_input,
+    "array:new": _array_new,
     "list:get": _list_get,
     "icc:send": _icc_send,
     "icc:set_result": _icc_set_result,
@@ -698,4 +865,4 @@ SPECIAL = {
     "cb:run": _cb_run,
 }
 
-__all__ = ["apply_effects", "default_effects", "new_list_size", "reachable_objects"]
+__all__ = ["apply_effects", "default_effects"]

@@ -158,6 +158,8 @@ class Engine:
         self.published: Heap = {}
         self.inbox_cells: dict[str, dict] = {}
         self.prefs: dict[str, Val] = {}
+        self.files: dict[str, Val] = {}
+        """What the app writes to its files, by file name (``*`` when the name is not a constant)."""
         self.prefs_read: set[str] = set()
         """Preference keys the app reads (``@key:*`` when a key is not a constant)."""
         self.pending_stores: list[tuple] = []
@@ -447,6 +449,16 @@ class Engine:
             out = join(out, taint_only(idx))
         return out if out is not None else NONE
 
+    def may_be_out_of_bounds(self, heap: Heap, arr: Val | None, idx: Val | None) -> bool:
+        """False only when the index is a constant within the (constant) length of every array."""
+        if arr is None or not arr.objs or idx is None or idx.num is None:
+            return True
+        for o in arr.objs:
+            length = self.cell(heap, o, "@length")
+            if length is None or length.num is None or not 0 <= idx.num < length.num:
+                return True
+        return False
+
     def array_write(self, heap: Heap, arr: Val | None, idx: Val | None, value: Val | None) -> None:
         if arr is None or not arr.objs:
             return
@@ -585,7 +597,7 @@ class Engine:
                 merged.update(s.heap)
                 results.append(Summary(s.ret, s.exc, merged))
             else:
-                results.append(self.opaque(caller, pc, ref, p, heap))
+                results.append(self.opaque(caller, pc, ref, p, heap, gm))
         if framework or not targets:
             results.append(self.library_call(caller, pc, ref, params, heap))
         ret = exc = None
@@ -668,12 +680,19 @@ class Engine:
                 ref._cha_targets = []
         return ref._cha_targets
 
-    def opaque(self, caller: int, pc: int, ref: MethodRef, params: list, heap: Heap) -> Summary:
-        """A call not analysed: like an unknown library call (callbacks it receives are registered)."""
+    def opaque(self, caller: int, pc: int, ref: MethodRef, params: list, heap: Heap, target: int = -1) -> Summary:
+        """A call not analysed: like an unknown library call (callbacks it receives are registered).
+
+        An int result the callee computes from constants alone (``return 2 * 5 % 10``) is kept,
+        from the interval analysis of :mod:`feasible`.
+        """
         self.register_escaping(heap, params)
         ret = None
         if ref.ret.startswith(("L", "[")):
             ret = self.external(("ret", caller, pc), ref.ret)
+        elif ref.ret in ("I", "S", "B", "C", "Z") and target >= 0:
+            interval = self.feasibility.constant_return(target, 0)
+            ret = Val(num=int(interval[0])) if interval is not None and interval[0] == interval[1] and abs(interval[0]) < 2**31 else NONE
         return Summary(ret, None, heap)
 
     def register_escaping(self, heap: Heap, params: list) -> None:

@@ -10,7 +10,11 @@ branches carry no flows. Calls are delegated to the engine
 callee in its own context.
 
 Heap writes are strong updates when the target register points to exactly one
-abstract object, weak (joined) otherwise.
+abstract object, weak (joined) otherwise. Exceptions: a ``throw`` reaches the
+handlers of its ``try`` blocks, or leaves the method and is thrown again at
+the call site; calls into the framework are not assumed to throw, so a
+``catch`` block reached only through them is not analysed (FlowDroid makes
+the same choice); an array access may throw (index out of bounds).
 """
 
 from __future__ import annotations
@@ -158,7 +162,11 @@ def interpret(engine, gm: int, params: list[Val | None], heap: Heap) -> Summary:
                 engine.run_clinit(desc)
                 regs[insn.a] = engine.alloc(gm, insn.pc, desc)
             elif k == ir.NEW_ARRAY:
-                regs[insn.a] = engine.alloc(gm, insn.pc, engine.type_desc(dex_no, insn.idx))
+                size = regs[insn.b] if 0 <= insn.b < len(regs) else None
+                arr = engine.alloc(gm, insn.pc, engine.type_desc(dex_no, insn.idx))
+                if size is not None and size.num is not None:
+                    engine.heap_write(heap_now, next(iter(arr.objs)), "@length", Val(num=size.num), True)
+                regs[insn.a] = arr
             elif k == ir.FILLED_NEW_ARRAY:
                 arr = engine.alloc(gm, insn.pc, engine.type_desc(dex_no, insn.idx))
                 obj = next(iter(arr.objs))
@@ -168,10 +176,19 @@ def interpret(engine, gm: int, params: list[Val | None], heap: Heap) -> Summary:
             elif k == ir.ARRAY_LENGTH:
                 regs[insn.a] = NONE
             elif k == ir.AGET:
+                # An index out of bounds throws: the handlers see the state before the read.
+                if engine.may_be_out_of_bounds(heap_now, regs[insn.b], regs[insn.c]) and not (
+                    code.tries and to_handlers(insn.pc, regs, heap_now, NONE)
+                ):
+                    exc_out = join(exc_out, NONE)
                 regs[insn.a] = engine.array_read(heap_now, regs[insn.b], regs[insn.c])
                 if insn.sub == "wide" and insn.a + 1 < len(regs):
                     regs[insn.a + 1] = None
             elif k == ir.APUT:
+                if engine.may_be_out_of_bounds(heap_now, regs[insn.b], regs[insn.c]) and not (
+                    code.tries and to_handlers(insn.pc, regs, heap_now, NONE)
+                ):
+                    exc_out = join(exc_out, NONE)
                 engine.array_write(heap_now, regs[insn.b], regs[insn.c], regs[insn.a])
             elif k == ir.IGET:
                 regs[insn.a] = engine.field_read(heap_now, regs[insn.b], engine.field_name(dex_no, insn.idx))
@@ -188,9 +205,9 @@ def interpret(engine, gm: int, params: list[Val | None], heap: Heap) -> Summary:
                 engine.static_write(dex_no, insn.idx, regs[insn.a], heap_now)
             elif k == ir.INVOKE:
                 result, thrown, heap_now = engine.invoke(gm, dex_no, insn, regs, heap_now)
-                if code.tries:
-                    to_handlers(insn.pc, regs, heap_now, thrown if thrown is not None else NONE)
-                elif thrown is not None and thrown.taint:
+                # Only exceptions thrown explicitly (in app code, possibly in a callee) reach
+                # handlers; library calls are not assumed to throw (as FlowDroid does).
+                if thrown is not None and not (code.tries and to_handlers(insn.pc, regs, heap_now, thrown)):
                     exc_out = join(exc_out, thrown)
             elif k in (ir.BINOP, ir.BINOP_LIT, ir.UNOP, ir.CMP):
                 regs[insn.a] = _arith(insn, regs)
