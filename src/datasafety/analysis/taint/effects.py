@@ -633,6 +633,14 @@ def _icc_send(engine, caller, pc, ref, params, heap):
     targets, resolved = engine.icc.targets(engine, heap, intent, kind)
     for name in targets:
         engine.icc.deliver(engine, heap, name, intent)
+    if ref.name == "bindService":
+        off = 0 if ref.static else 1
+        for i, desc in enumerate(ref.params):
+            if desc == "Landroid/content/ServiceConnection;" and i + off < len(params):
+                engine.icc.connect(engine, heap, targets, params[i + off])
+                reg = engine.registry()
+                if reg is not None and params[i + off] is not None and params[i + off].objs:
+                    heap_put(heap, reg, "@cb", Val(objs=params[i + off].objs), False)
     if not resolved:
         for label in deep_taint(heap, intent):
             engine.record_flow(label, caller, pc, f"{dotted(ref.class_desc)}.{ref.name}", "ipc")
@@ -644,6 +652,7 @@ def _icc_set_result(engine, caller, pc, ref, params, heap):
     if intent is None:
         return None
     taint = deep_taint(heap, intent)
+    engine.read_global()  # who receives the result is known only once every startActivityForResult is seen
     engine.icc.deliver_result(engine, heap, intent)
     for label in taint:
         engine.pending_results.append((label, caller, pc, f"{dotted(ref.class_desc)}.{ref.name}", tuple(engine.stack)))

@@ -158,6 +158,8 @@ class Engine:
         self.published: Heap = {}
         self.inbox_cells: dict[str, dict] = {}
         self.prefs: dict[str, Val] = {}
+        self.binders: dict[str, Val] = {}
+        """What each service's ``onBind`` returns."""
         self.files: dict[str, Val] = {}
         """What the app writes to its files, by file name (``*`` when the name is not a constant)."""
         self.prefs_read: set[str] = set()
@@ -417,11 +419,20 @@ class Engine:
         return merged
 
     def field_read(self, heap: Heap, ref: Val | None, name: str) -> Val:
+        """A field of the objects ``ref`` points to. A public field of a framework object
+        (``PointF.x``, ``Message.obj``) that no code of the app wrote holds what the object was
+        built from (its library contents)."""
         if ref is None or not ref.objs:
             return NONE
         out = None
         for o in ref.objs:
-            out = join(out, self.cell(heap, o, name))
+            v = self.cell(heap, o, name)
+            if v is None:
+                info = self.objs[o]
+                if not (info.gid >= 0 and self.cg.type_class[info.gid]):
+                    v = self.cell(heap, o, "@content")
+                    v = taint_only(v) if v is not None and not v.objs else v
+            out = join(out, v)
         return out if out is not None else NONE
 
     def field_write(self, heap: Heap, ref: Val | None, name: str, value: Val | None) -> None:

@@ -80,8 +80,7 @@ class Icc:
                 internal += [n for n in names if n in self.dynamic_receivers]
             return sorted(set(internal)), not external
         actions, has_action = self._attr(engine, heap, intent, "action")
-        if has_action and not actions:
-            return [], False
+        unknown_action = has_action and not actions
         out = []
         for name, comp in self.components.items():
             if comp.kind != kind:
@@ -91,10 +90,34 @@ class Icc:
                 if filters & set(actions):
                     out.append(name)
             elif filters - LAUNCHER_ACTIONS:
+                # no action, or one that is not a constant: any component with a filter may receive it
                 out.append(name)
         if kind == "receiver":
             out += self.dynamic_receivers
+        del unknown_action
         return sorted(set(out)), bool(out)
+
+    def record_binder(self, engine, heap, service: str, binder: Val) -> None:
+        """The object a service's ``onBind`` returns (published: other components call it)."""
+        old = engine.binders.get(service)
+        new = join(old, Val(objs=binder.objs))
+        if new != old:
+            engine.binders[service] = new
+            engine.version += 1
+        engine.publish(heap, binder.objs)
+
+    def connect(self, engine, heap, services: list[str], connection: Val | None) -> None:
+        """``bindService``: the connection's ``onServiceConnected`` receives the services' binders."""
+        if connection is None or not connection.objs:
+            return
+        engine.read_global()
+        binder = None
+        for name in services:
+            binder = join(binder, engine.binders.get(name))
+        if binder is None:
+            return
+        for o in connection.objs:
+            engine.heap_write(heap, o, "@arg:onServiceConnected:1", binder, False)
 
     def deliver(self, engine, heap, name: str, intent: Val) -> None:
         box = next(iter(self.inbox(engine, name).objs))

@@ -79,6 +79,8 @@ def run_component(engine, fk, info: ComponentInfo) -> None:
                 if not engine.entry_relevant(info, gm, this, h):
                     continue
                 after = call_entry(engine, gm, this, h, info)
+                if method == "onBind" and engine.last_return is not None:
+                    engine.icc.record_binder(engine, after, info.name, engine.last_return)
                 h = heap_join(h, after) if phase.is_optional(method) else after
         if phase.callbacks:
             h = run_callbacks(engine, info, h)
@@ -186,6 +188,12 @@ def run_callbacks(engine, info: ComponentInfo, heap: dict) -> dict:
                     v = engine.cell(h, o, f"@arg:{name}:{i}")
                     if v is not None:
                         overrides[i] = v
+                if engine.callback_class.get(gm) == "android.content.BroadcastReceiver":
+                    # A receiver registered in code gets the broadcasts sent to its class.
+                    receiver = engine.objs[o].desc[1:-1].replace("/", ".")
+                    for i, desc in enumerate(descs):
+                        if desc == INTENT and i not in overrides:
+                            overrides[i] = engine.icc.inbox(engine, receiver)
                 source = engine.callback_sources.get((engine.callback_class.get(gm, ""), name))
                 if source is not None and source.param < len(descs):
                     value = overrides.get(source.param) or entry_param(engine, gm, source.param, descs[source.param], info, name)

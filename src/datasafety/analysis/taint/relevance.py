@@ -16,7 +16,7 @@ call into app code is analysed when
   a source. The app's own code within :data:`ALIAS_DEPTH` calls of a store of
   an object reference into a field (``iput-object``: constructors, setters)
   is followed too, since those stores build the aliasing later flows travel
-  through (an inner class's ``this$0``). Seeds are added during the analysis: once taint reaches a static
+  through (an inner class's ``this$0``, a singleton kept in a static field). Seeds are added during the analysis: once taint reaches a static
   field or a field of a published object, the methods that read a field of
   that name become seeds (:meth:`Relevance.taint_reached_field`).
 
@@ -38,6 +38,7 @@ APP_DEPTH = 8
 LIBRARY_DEPTH = 2
 ALIAS_DEPTH = 2
 IPUT_OBJECT = 0x5B
+SPUT_OBJECT = 0x69
 UNREACHABLE = np.iinfo(np.int32).max
 ICC_READS = ("getIntent", "getExtras")
 DISTINCTIVE_NAME_LENGTH = 12
@@ -253,7 +254,8 @@ def field_readers(cg: CallGraph) -> tuple[np.ndarray, np.ndarray]:
 
 
 def object_stores(cg: CallGraph) -> np.ndarray:
-    """Methods that store an object reference into an instance field (``iput-object``)."""
+    """Methods that store an object reference into a field (``iput-object``, ``sput-object``: setters,
+    constructors, singleton getters)."""
     out: list[np.ndarray] = []
     for d, dex in enumerate(cg.app.dex):
         if not len(dex.ref_kind):
@@ -261,7 +263,7 @@ def object_stores(cg: CallGraph) -> np.ndarray:
         sel = np.nonzero(dex.ref_kind == kernels.REF_FIELD_WRITE)[0]
         at = dex.def_code_off[dex.ref_row[sel].astype(np.int64)] + 16 + 2 * dex.ref_pc[sel].astype(np.int64)
         ops = dex.buf[np.clip(at, 0, max(len(dex.buf) - 1, 0))]
-        rows = dex.ref_row[sel[ops == IPUT_OBJECT]].astype(np.int64)
+        rows = dex.ref_row[sel[(ops == IPUT_OBJECT) | (ops == SPUT_OBJECT)]].astype(np.int64)
         gms = cg.gm_of_row[d][rows]
         out.append(gms[gms >= 0])
     return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
