@@ -385,7 +385,6 @@ def _csr(keys: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.n
 
 def build_call_graph(app: AppModel) -> CallGraph:
     """Build the call graph of the whole (merged) app. Deterministic; no name is decoded."""
-    ndex = len(app.dex)
     # ------------------------------------------------------------- type ids
     local_keys = [_type_keys(d) for d in app.dex]
     all_keys = np.concatenate(local_keys) if local_keys else np.zeros(0, np.uint64)

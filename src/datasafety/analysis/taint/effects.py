@@ -26,7 +26,7 @@ from datasafety.analysis.taint.values import (
     heap_put,
     join,
     merge_data,
-    reachable_objects,
+    significant,
     taint_only,
 )
 
@@ -55,11 +55,18 @@ def _args(ref, params: list) -> list:
 
 
 def _data(engine, heap, v: Val | None) -> Val:
-    """Taint and string parts of ``v`` and of what it holds (library cells and elements, one level)."""
+    """Taint and string parts of ``v`` and of what it holds (library cells and elements, one level).
+
+    Only framework objects (strings, builders, collections, intents) hand their contents to a
+    library call; an object of an app class is turned into text by its own ``toString``.
+    """
     if v is None:
         return NONE
     vals = [v]
     for o in v.objs:
+        gid = engine.objs[o].gid
+        if gid >= 0 and engine.cg.type_class[gid]:
+            continue
         for k, w in engine.cells(heap, o).items():
             if (k.startswith("@") and not k.startswith("@cb") and k != "@attr:kind" and k != "@size") or k.startswith("["):
                 vals.append(w)
@@ -533,7 +540,8 @@ def _stream_write(engine, caller, pc, ref, params, heap):
             new = join(old, _data(engine, heap, value))
             if new != old:
                 engine.files[name] = new
-                engine.version += 1
+                if significant(old, new):
+                    engine.version += 1
     return recv if ref.ret.startswith("L") and ref.ret not in STRINGLIKE else None
 
 
@@ -643,7 +651,7 @@ def _icc_send(engine, caller, pc, ref, params, heap):
                     heap_put(heap, reg, "@cb", Val(objs=params[i + off].objs), False)
     if not resolved:
         for label in deep_taint(heap, intent):
-            engine.record_flow(label, caller, pc, f"{dotted(ref.class_desc)}.{ref.name}", "ipc")
+            engine.record_flow(label, caller, pc, ref.match.api, "ipc")
     return None
 
 
@@ -655,7 +663,7 @@ def _icc_set_result(engine, caller, pc, ref, params, heap):
     engine.read_global()  # who receives the result is known only once every startActivityForResult is seen
     engine.icc.deliver_result(engine, heap, intent)
     for label in taint:
-        engine.pending_results.append((label, caller, pc, f"{dotted(ref.class_desc)}.{ref.name}", tuple(engine.stack)))
+        engine.pending_results.append((label, caller, pc, ref.match.api, tuple(engine.stack)))
     return None
 
 
@@ -702,7 +710,8 @@ def _prefs_put(engine, caller, pc, ref, params, heap):
         new = join(old, args[1])
         if new != old:
             engine.prefs[k] = new
-            engine.version += 1
+            if significant(old, new):
+                engine.version += 1
     engine.publish(heap, args[1].objs if args[1] is not None else ())
     return None
 

@@ -41,11 +41,11 @@ from datasafety.analysis.taint.library import Library, Match, SourceMatch, dotte
 from datasafety.analysis.taint.values import (
     EMPTY,
     Cell,
+    significant,
     NONE,
     Heap,
     Val,
     const_str,
-    content_data,
     deep_strs,
     deep_taint,
     freeze,
@@ -53,7 +53,6 @@ from datasafety.analysis.taint.values import (
     heap_join,
     heap_put,
     join,
-    merge_data,
     project,
     reachable_objects,
     taint_only,
@@ -125,14 +124,22 @@ class MethodRef:
 
 
 def _looks_like_destination(text: str) -> bool:
-    """A URL, or a host name such as ``api.example.com``."""
+    """A URL with a host, or a host name such as ``api.example.com``."""
     t = text.strip().lower()
-    if t.startswith(("http://", "https://", "ws://", "wss://", "ftp://")):
-        return True
+    if "://" in t:
+        host = t.split("://", 1)[1].split("/")[0].split(":")[0].split("@")[-1]
+        return _is_host(host)
     if not t or " " in t or t.startswith("/") or len(t) < 4:
         return False
-    host = t.split("/")[0].split(":")[0]
+    return _is_host(t.split("/")[0].split(":")[0])
+
+
+def _is_host(host: str) -> bool:
     parts = host.split(".")
+    if host == "localhost":
+        return True
+    if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
+        return True
     return len(parts) >= 2 and all(parts) and parts[-1].isalpha() and 2 <= len(parts[-1]) <= 6
 
 
@@ -390,8 +397,10 @@ class Engine:
         value = value if value is not None else NONE
         heap_put(heap, obj, name, value, strong)
         if obj in self.published:
+            old = heap_get(self.published, obj, name)
             if heap_put(self.published, obj, name, value, False):
-                self.version += 1
+                if significant(old, heap_get(self.published, obj, name)):
+                    self.version += 1
                 self._publish_from(heap, value.objs)
             if value.taint and not name.startswith(("@", "[")):
                 self.relevance.taint_reached_field(name)
@@ -509,7 +518,8 @@ class Engine:
         new = join(old, value)
         if new != old:
             self.statics[key] = new
-            self.version += 1
+            if significant(old, new):
+                self.version += 1
         if value.taint:
             self.relevance.taint_reached_field(name)
         self._publish_from(heap, value.objs)
@@ -524,10 +534,10 @@ class Engine:
             cell = heap.get(o)
             if o not in self.published:
                 self.published[o] = Cell()
-                self.version += 1
             if cell:
                 for k, v in cell.items():
-                    if heap_put(self.published, o, k, v, False):
+                    old = heap_get(self.published, o, k)
+                    if heap_put(self.published, o, k, v, False) and significant(old, heap_get(self.published, o, k)):
                         self.version += 1
 
     def run_clinit(self, cls_desc: str) -> None:

@@ -79,8 +79,7 @@ class Icc:
             if kind == "receiver":
                 internal += [n for n in names if n in self.dynamic_receivers]
             return sorted(set(internal)), not external
-        actions, has_action = self._attr(engine, heap, intent, "action")
-        unknown_action = has_action and not actions
+        actions, _ = self._attr(engine, heap, intent, "action")
         out = []
         for name, comp in self.components.items():
             if comp.kind != kind:
@@ -94,7 +93,6 @@ class Icc:
                 out.append(name)
         if kind == "receiver":
             out += self.dynamic_receivers
-        del unknown_action
         return sorted(set(out)), bool(out)
 
     def record_binder(self, engine, heap, service: str, binder: Val) -> None:

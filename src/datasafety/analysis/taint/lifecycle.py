@@ -15,7 +15,7 @@ are re-run until those stop growing.
 
 from __future__ import annotations
 
-from datasafety.analysis.entry_points import ComponentInfo, descriptor, methods_named
+from datasafety.analysis.entry_points import ComponentInfo, descriptor
 from datasafety.analysis.taint.values import Cell, NONE, Val, heap_join, heap_leq, heap_put
 
 MAX_OUTER_ROUNDS = 6
@@ -131,10 +131,9 @@ def callback_receivers(engine, heap: dict) -> list[int]:
     """Objects registered for callbacks: the component's registry, listener slots, and what they hold."""
     found: set[int] = set()
     todo: list[int] = []
-    reg = engine.registry()
-    for obj, cell in heap.items():
+    for cell in heap.values():
         for k, v in cell.items():
-            if k.startswith("@cb") and (obj == reg or True):
+            if k.startswith("@cb"):
                 todo.extend(v.objs)
     while todo:
         o = todo.pop()

@@ -253,17 +253,26 @@ def field_readers(cg: CallGraph) -> tuple[np.ndarray, np.ndarray]:
     return k[order], g[order]
 
 
+PRIMITIVE_ARRAYS = ("[Z", "[B", "[C", "[S", "[I", "[J", "[F", "[D")
+
+
 def object_stores(cg: CallGraph) -> np.ndarray:
     """Methods that store an object reference into a field (``iput-object``, ``sput-object``: setters,
-    constructors, singleton getters)."""
+    constructors, singleton getters). Stores of primitive arrays (coverage probes such as JaCoCo's
+    ``$jacocoData``) are left out: no object is reached through them."""
+    primitive = np.array([fnv1a(t.encode("utf-8")) for t in PRIMITIVE_ARRAYS], dtype=np.uint64)
     out: list[np.ndarray] = []
     for d, dex in enumerate(cg.app.dex):
-        if not len(dex.ref_kind):
+        if not len(dex.ref_kind) or not len(dex.string_hashes) or not len(dex.type_desc):
             continue
         sel = np.nonzero(dex.ref_kind == kernels.REF_FIELD_WRITE)[0]
         at = dex.def_code_off[dex.ref_row[sel].astype(np.int64)] + 16 + 2 * dex.ref_pc[sel].astype(np.int64)
         ops = dex.buf[np.clip(at, 0, max(len(dex.buf) - 1, 0))]
-        rows = dex.ref_row[sel[(ops == IPUT_OBJECT) | (ops == SPUT_OBJECT)]].astype(np.int64)
+        fields = dex.ref_target[sel].astype(np.int64)
+        ftype = dex.field_type[np.clip(fields, 0, max(len(dex.field_type) - 1, 0))] if len(dex.field_type) else np.zeros(len(fields), np.int64)
+        type_hash = dex.string_hashes[np.clip(dex.type_desc[np.clip(ftype, 0, len(dex.type_desc) - 1)], 0, len(dex.string_hashes) - 1)]
+        keep = ((ops == IPUT_OBJECT) | (ops == SPUT_OBJECT)) & ~np.isin(type_hash, primitive)
+        rows = dex.ref_row[sel[keep]].astype(np.int64)
         gms = cg.gm_of_row[d][rows]
         out.append(gms[gms >= 0])
     return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)

@@ -77,6 +77,18 @@ class Val:
 NONE = Val()
 
 
+def significant(old: Val | None, new: Val | None) -> bool:
+    """``new`` differs from ``old`` in a way flows can depend on: taint, objects, exact constants.
+
+    Changes of string fragments or numbers in global stores do not require re-running components.
+    """
+    if new is None:
+        return False
+    if old is None:
+        return bool(new.taint or new.objs or (new.exact and new.strs))
+    return new.taint != old.taint or new.objs != old.objs or new.exact != old.exact or (new.exact and new.strs != old.strs)
+
+
 def const_str(text: str) -> Val:
     return Val(strs=frozenset((text[:MAX_STR_LEN],)), exact=True)
 
