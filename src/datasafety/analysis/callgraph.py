@@ -198,6 +198,30 @@ def cha_targets(type_super, type_concrete, child_ptr, children, sorted_types, so
     return ptr, recv[:k], targ[:k]
 
 
+@njit(cache=True, nogil=True)
+def subtype_mask(child_ptr, children, root):
+    """Bool per type: ``root`` or a (transitive) subclass or implementor of it."""
+    n = child_ptr.shape[0] - 1
+    out = np.zeros(n, dtype=np.bool_)
+    if root < 0 or root >= n:
+        return out
+    stack = np.empty(n + 1, dtype=np.int64)
+    top = 0
+    stack[top] = root
+    top += 1
+    out[root] = True
+    while top > 0:
+        top -= 1
+        t = stack[top]
+        for j in range(child_ptr[t], child_ptr[t + 1]):
+            c = children[j]
+            if 0 <= c < n and not out[c]:
+                out[c] = True
+                stack[top] = c
+                top += 1
+    return out
+
+
 def _mix_np(h: np.ndarray, x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         return h ^ (x + MIX + (h << np.uint64(6)) + (h >> np.uint64(2)))
@@ -332,6 +356,10 @@ class CallGraph:
 
     def is_subtype(self, gid: int, of: int) -> bool:
         return of in self.supertypes(gid)
+
+    def subtypes(self, gid: int) -> np.ndarray:
+        """Bool per type id: ``gid`` or one of its subclasses / implementors."""
+        return subtype_mask(self.child_ptr, self.children, np.int64(gid))
 
     def call_sites_of(self, gm: int) -> range:
         return range(int(self.mcs_ptr[gm]), int(self.mcs_ptr[gm + 1]))
@@ -503,8 +531,8 @@ def build_call_graph(app: AppModel) -> CallGraph:
         qtype = dex_mref_type[d][mref]
         qsub = dex_mref_subsig[d][mref]
         cs_parts["caller"].append(caller[inv])
-        cs_parts["pc"].append(dex.ref_pc[inv].astype(np.int64))
-        cs_parts["kind"].append(kind)
+        cs_parts["pc"].append(dex.ref_pc[inv].astype(np.int32))
+        cs_parts["kind"].append(kind.astype(np.int8))
         cs_parts["qtype"].append(qtype)
         cs_parts["qsub"].append(qsub)
         cs_parts["dex"].append(np.full(len(inv), d, dtype=np.int64))
@@ -531,7 +559,7 @@ def build_call_graph(app: AppModel) -> CallGraph:
         parts = cs_parts[key]
         return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
 
-    cs_caller, cs_pc, cs_kind = cat_cs("caller"), cat_cs("pc"), cat_cs("kind")
+    cs_caller, cs_pc, cs_kind = cat_cs("caller"), cat_cs("pc", np.int32), cat_cs("kind", np.int8)
     qtype, qsub = cat_cs("qtype"), cat_cs("qsub", np.uint64)
     cs_dex, cs_ref = cat_cs("dex"), cat_cs("ref")
 
@@ -585,7 +613,7 @@ def build_call_graph(app: AppModel) -> CallGraph:
     # cs arrays are sorted by caller already (DEX order, then row order, then pc)
     dex_set_of_ref = []
     for d, dex in enumerate(app.dex):
-        arr = np.full(len(dex.ref_kind), -1, dtype=np.int64)
+        arr = np.full(len(dex.ref_kind), -1, dtype=np.int32)
         sel = cs_dex == d
         arr[cs_ref[sel]] = cs_set[sel]
         dex_set_of_ref.append(arr)

@@ -45,10 +45,17 @@ DISTINCTIVE_NAME_LENGTH = 12
 
 
 @njit(cache=True, nogil=True)
-def _distances(seeds, rev_ptr, rev, limit):
-    """Breadth-first distance from any seed along reversed call edges (caller <- callee), up to ``limit``."""
-    n = rev_ptr.shape[0] - 1
+def _distances(seeds, target_ptr, target_sets, set_ptr, set_callers, limit):
+    """Breadth-first distance from any seed to its callers, transitively, up to ``limit``.
+
+    The reversed call graph is walked through target sets (a virtual call's set is shared by
+    all its call sites): method -> sets containing it -> methods calling through each set.
+    Each set is expanded once, so the cost is linear in the call graph's size.
+    """
+    n = target_ptr.shape[0] - 1
+    nsets = set_ptr.shape[0] - 1
     dist = np.full(n, np.iinfo(np.int32).max, dtype=np.int32)
+    seen_set = np.zeros(nsets, dtype=np.bool_)
     queue = np.empty(n + 1, dtype=np.int64)
     head = 0
     tail = 0
@@ -62,12 +69,17 @@ def _distances(seeds, rev_ptr, rev, limit):
         head += 1
         if dist[m] >= limit:
             continue
-        for j in range(rev_ptr[m], rev_ptr[m + 1]):
-            c = rev[j]
-            if 0 <= c < n and dist[c] > dist[m] + 1:
-                dist[c] = dist[m] + 1
-                queue[tail] = c
-                tail += 1
+        for j in range(target_ptr[m], target_ptr[m + 1]):
+            st = target_sets[j]
+            if st < 0 or st >= nsets or seen_set[st]:
+                continue
+            seen_set[st] = True
+            for k in range(set_ptr[st], set_ptr[st + 1]):
+                c = set_callers[k]
+                if 0 <= c < n and dist[c] > dist[m] + 1:
+                    dist[c] = dist[m] + 1
+                    queue[tail] = c
+                    tail += 1
     return dist
 
 
@@ -158,34 +170,37 @@ def _pair_key(class_hash, name_hash):
         return (np.uint64(class_hash) * np.uint64(0x100000001B3)) ^ np.uint64(name_hash)
 
 
-def reversed_edges(cg: CallGraph) -> tuple[np.ndarray, np.ndarray]:
-    """CSR of callers by callee over all call-graph targets."""
+def reversed_edges(cg: CallGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(target -> sets containing it) and (set -> calling methods), both as CSR."""
+    n = cg.method_count
+    nsets = len(cg.set_ptr) - 1
+    sizes = np.diff(cg.set_ptr)
+    set_of_entry = np.repeat(np.arange(nsets, dtype=np.int64), sizes)
+    order = np.argsort(cg.set_target, kind="stable")
+    target_ptr = np.zeros(n + 1, dtype=np.int64)
+    if len(cg.set_target):
+        np.cumsum(np.bincount(cg.set_target, minlength=n), out=target_ptr[1:])
+    target_sets = set_of_entry[order]
     ok = cg.cs_set >= 0
     sets = cg.cs_set[ok]
     callers = cg.cs_caller[ok]
-    sizes = cg.set_ptr[sets + 1] - cg.set_ptr[sets]
-    rep_callers = np.repeat(callers, sizes)
-    starts = np.repeat(cg.set_ptr[sets], sizes)
-    offsets = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    targets = cg.set_target[starts + offsets] if len(starts) else np.zeros(0, np.int64)
-    n = cg.method_count
-    order = np.argsort(targets, kind="stable")
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    if len(targets):
-        np.cumsum(np.bincount(targets, minlength=n), out=ptr[1:])
-    return ptr, rep_callers[order].astype(np.int64)
+    corder = np.argsort(sets, kind="stable")
+    set_ptr = np.zeros(nsets + 1, dtype=np.int64)
+    if len(sets):
+        np.cumsum(np.bincount(sets, minlength=nsets), out=set_ptr[1:])
+    return target_ptr, target_sets, set_ptr, callers[corder].astype(np.int64)
 
 
 class Relevance:
     def __init__(self, cg: CallGraph, library, first_party: np.ndarray, string_seeds: list[str]):
         self.first_party = first_party
-        ptr, rev = reversed_edges(cg)
+        rev = reversed_edges(cg)
         app_seeds = seed_methods(cg, *seed_calls(library), string_seeds)
         lib_seeds = seed_methods(cg, *seed_calls(library, sources_only=True), string_seeds)
-        self.app_dist = _distances(app_seeds.astype(np.int64), ptr, rev, np.int32(APP_DEPTH))
-        self.lib_dist = _distances(lib_seeds.astype(np.int64), ptr, rev, np.int32(LIBRARY_DEPTH))
-        self.alias_dist = _distances(object_stores(cg).astype(np.int64), ptr, rev, np.int32(ALIAS_DEPTH))
-        self._rev = (ptr, rev)
+        self.app_dist = _distances(app_seeds.astype(np.int64), *rev, np.int32(APP_DEPTH))
+        self.lib_dist = _distances(lib_seeds.astype(np.int64), *rev, np.int32(LIBRARY_DEPTH))
+        self.alias_dist = _distances(object_stores(cg).astype(np.int64), *rev, np.int32(ALIAS_DEPTH))
+        self._rev = rev
         self._readers = field_readers(cg)
         self._tainted_fields: set[int] = set()
         self.epoch = 0
@@ -201,7 +216,7 @@ class Relevance:
         lo, hi = np.searchsorted(keys, np.uint64(h), side="left"), np.searchsorted(keys, np.uint64(h), side="right")
         if hi <= lo:
             return
-        dist = _distances(np.unique(gms[lo:hi]), self._rev[0], self._rev[1], np.int32(APP_DEPTH))
+        dist = _distances(np.unique(gms[lo:hi]), *self._rev, np.int32(APP_DEPTH))
         self.app_dist = np.minimum(self.app_dist, dist)
         self.lib_dist = np.minimum(self.lib_dist, np.where(dist <= LIBRARY_DEPTH, dist, self.lib_dist))
         self.epoch += 1

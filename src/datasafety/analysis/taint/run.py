@@ -82,12 +82,8 @@ def _dynamic_receivers(cg: CallGraph, reach: Reachability) -> list[str]:
     if base < 0:
         return []
     declared = {c.name for c in reach.components}
-    out = []
-    for t in np.nonzero(reach.instantiated & cg.type_class)[0]:
-        name = dotted(cg.type_descriptor(int(t)))
-        if name not in declared and base in cg.supertypes(int(t)):
-            out.append(name)
-    return sorted(out)
+    receivers = np.nonzero(reach.instantiated & cg.type_class & cg.subtypes(base))[0]
+    return sorted(n for n in (dotted(cg.type_descriptor(int(t))) for t in receivers) if n not in declared)
 
 
 def find_flows(
