@@ -78,24 +78,33 @@ class BudgetExhausted(Exception):
 
 @dataclass(frozen=True)
 class ObjInfo:
+    """An abstract object: one per allocation site (or framework result, component, inbox ...)."""
+
     kind: str
     """``alloc``, ``ret`` (a framework result), ``component``, ``inbox``, ``result``, ``param``, ``registry``, ``application``, ``reflect``."""
     gid: int
     """Type id of its class in the call graph, -1 when unknown."""
     desc: str
+    """Type descriptor (``Lcom/foo/Bar;``)."""
     site: tuple
+    """Key it was created for, e.g. ``("alloc", method, pc)`` or ``("component", name)``."""
 
 
 @dataclass
 class SourceLabel:
+    """A taint label: data from one source site."""
+
     gm: int
     pc: int
     match: SourceMatch
     stack: tuple[int, ...]
+    """Analysis call stack when the label was created (for the flow's path)."""
 
 
 @dataclass
 class FlowRecord:
+    """A flow found so far: a label reached a sink call."""
+
     label: int
     sink_gm: int
     sink_pc: int
@@ -107,6 +116,8 @@ class FlowRecord:
 
 @dataclass
 class MethodRef:
+    """A method reference of an invoke instruction, resolved once (per DEX, method id and invoke kind)."""
+
     class_desc: str
     name: str
     proto: str
@@ -120,6 +131,7 @@ class MethodRef:
     exact: int
     """Target of static/direct/super calls (-1: framework or unknown)."""
     set_id: int
+    """-1 until the class-hierarchy targets have been computed (then -2)."""
     _cha_targets: list = field(default_factory=list)
 
 
