@@ -12,7 +12,13 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evidence-based privacy auditor for Android apps.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Evidence-based privacy auditor for Android apps.",
+)
 
 
 def _fail(message: str) -> None:
@@ -113,11 +119,38 @@ def traffic(
 
 
 def main() -> None:
+    """Entry point: every failure ends with one line on stderr (DESIGN.md), never a traceback.
+
+    ``DATASAFETY_DEBUG=1`` re-raises unexpected errors, for developers.
+    """
+    import os
+
     try:
-        app()
-    except KeyboardInterrupt:
+        from typer._click import exceptions as click_exceptions  # typer >= 0.20 vendors click
+    except ImportError:  # pragma: no cover - older typer uses click itself
+        from click import exceptions as click_exceptions
+
+    try:
+        code = app(standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx else "usage: datasafety COMMAND ...")
+        sys.exit(2)
+    except click_exceptions.UsageError as exc:
+        print(f"datasafety: {' '.join(exc.format_message().split())} (see --help)", file=sys.stderr)
+        sys.exit(2)
+    except click_exceptions.ClickException as exc:
+        print(f"datasafety: {' '.join(exc.format_message().split())}", file=sys.stderr)
+        sys.exit(exc.exit_code or 2)
+    except (KeyboardInterrupt, click_exceptions.Abort):
         print("datasafety: interrupted", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+        if os.environ.get("DATASAFETY_DEBUG"):
+            raise
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        print(f"datasafety: internal error on this input ({message}); DATASAFETY_DEBUG=1 shows details", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

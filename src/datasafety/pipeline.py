@@ -6,6 +6,7 @@ Each stage is a function of plain models; nothing here prints.
 from __future__ import annotations
 
 from pathlib import Path
+from struct import error as struct_error
 
 from datasafety.analysis import call_sites as call_sites_mod
 from datasafety.analysis import sdks as sdks_mod
@@ -49,6 +50,19 @@ def summarise_app(app: AppModel) -> AppSummary:
     )
 
 
+# What a stage may raise on hostile input that the stage itself did not foresee. The scan
+# keeps what the other stages found and reports the failed stage (DESIGN.md: never a traceback).
+_STAGE_ERRORS = (ValueError, IndexError, KeyError, TypeError, AttributeError, OverflowError, RecursionError,
+                 UnicodeError, ArithmeticError, AssertionError, struct_error)
+
+
+def _stage_failed(stage: str, exc: BaseException, incomplete: list[str], anomalies: list[Anomaly]) -> None:
+    incomplete.append(stage)
+    anomalies.append(
+        Anomaly("analysis_failed", f"stage {stage} stopped on malformed input ({type(exc).__name__}: {exc})"[:300], "scan")
+    )
+
+
 def analyse(
     app: AppModel,
     knowledge: Knowledge,
@@ -78,10 +92,14 @@ def analyse(
             incomplete.append(stage)
             anomalies.append(Anomaly("budget_exhausted", f"{reason} budget ran out before stage {stage}", "scan"))
             continue
-        if stage == "call_sites":
-            call_sites = find_call_sites(app, knowledge, resolver, jobs=jobs)
-        else:
-            sdks = find_sdks(app, resolver)
+        try:
+            if stage == "call_sites":
+                call_sites = find_call_sites(app, knowledge, resolver, jobs=jobs)
+            else:
+                sdks = find_sdks(app, resolver)
+        except _STAGE_ERRORS as exc:
+            _stage_failed(stage, exc, incomplete, anomalies)
+            continue
         if progress:
             progress(stage, 1, 1)
     found_flows: list = []
@@ -95,20 +113,29 @@ def analyse(
             incomplete.extend(("reachability", "flows"))
             anomalies.append(Anomaly("budget_exhausted", f"{reason} budget ran out before stage reachability", "scan"))
         else:
-            graph = build_call_graph(app)
-            reachability = compute_reachability(graph, flow_knowledge)
-            call_sites = call_sites_mod.with_reachability(call_sites, reachability)
-            sdks = sdks_mod.with_reachability(sdks, app, resolver, reachability)
+            try:
+                graph = build_call_graph(app)
+                reachability = compute_reachability(graph, flow_knowledge)
+                call_sites = call_sites_mod.with_reachability(call_sites, reachability)
+                sdks = sdks_mod.with_reachability(sdks, app, resolver, reachability)
+            except _STAGE_ERRORS as exc:
+                _stage_failed("reachability", exc, incomplete, anomalies)
+                incomplete.append("flows")
+                graph = None
             if progress:
                 progress("reachability", 1, 1)
-            seconds = [r for r in (stage_budget.remaining(), budget.remaining()) if r is not None]
-            result = find_flows(
-                graph, reachability, knowledge, flow_knowledge, resolver, call_sites, seconds=min(seconds) if seconds else None
-            )
-            found_flows = list(result.flows)
-            if not result.complete:
-                incomplete.append("flows")
-                anomalies.append(Anomaly("budget_exhausted", "time budget ran out during stage flows; the flows found so far are kept", "scan"))
+            if graph is not None:
+                seconds = [r for r in (stage_budget.remaining(), budget.remaining()) if r is not None]
+                try:
+                    result = find_flows(
+                        graph, reachability, knowledge, flow_knowledge, resolver, call_sites, seconds=min(seconds) if seconds else None
+                    )
+                    found_flows = list(result.flows)
+                    if not result.complete:
+                        incomplete.append("flows")
+                        anomalies.append(Anomaly("budget_exhausted", "time budget ran out during stage flows; the flows found so far are kept", "scan"))
+                except _STAGE_ERRORS as exc:
+                    _stage_failed("flows", exc, incomplete, anomalies)
             if progress:
                 progress("flows", 1, 1)
     names = {s.id: s.name for s in knowledge.sdks}
@@ -154,7 +181,7 @@ def scan(
     """Scan an APK, split bundle (``.apks``/``.xapk``/``.apkm``) or DEX file.
 
     ``trackers``: path of an Exodus ``trackers.json``; default ``$DATASAFETY_TRACKERS``.
-    ``jobs``: processes for DEX indexing (the report does not depend on it).
+    ``jobs``: worker threads for DEX indexing and call-site search (the report does not depend on it).
     ``time_budget`` (seconds) and ``memory_budget`` (MB of resident memory) bound
     the whole scan: when one runs out the report keeps what was found and lists
     the unfinished stages in ``incomplete``.

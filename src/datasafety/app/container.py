@@ -20,7 +20,11 @@ from datasafety.app.dex.index import looks_like_dex
 
 BUNDLE_SUFFIXES = {".apks", ".xapk", ".apkm"}
 DEX_NAME = re.compile(r"^classes(\d*)\.dex$")
-MAX_NESTED_APK = 1 << 31
+
+
+def inflate_limit(container_size: int) -> int:
+    """Most bytes one entry may inflate to: 10x the container + 64 MB (the project's memory budget)."""
+    return 10 * container_size + (64 << 20)
 
 
 class InputError(Exception):
@@ -41,6 +45,8 @@ class DexBlob:
     data: bytes | None = None
     """The bytes, for inputs that are already in memory (bare or prepended DEX)."""
     part: str = ""
+    limit: int = 1 << 40
+    """Most bytes the entry may inflate to (see :func:`inflate_limit`)."""
 
     def load(self) -> tuple[bytes | None, list[Anomaly]]:
         """Inflate the entry. Returns (DEX bytes or None, anomalies); never raises."""
@@ -48,9 +54,11 @@ class DexBlob:
             return self.data, []
         anomalies: list[Anomaly] = []
         try:
-            blob = self.apk.get_file(self.entry)
+            blob = _bounded_entry(self.apk, self.entry, self.limit)
+        except _TooLarge:
+            return None, [Anomaly("zip_bomb", f"{self.entry}: inflates past {self.limit >> 20} MB (10x the APK + 64 MB); skipped", self.part)]
         except Exception as exc:  # noqa: BLE001 - hostile zips raise many types
-            return None, [Anomaly("zip_entry_unreadable", f"{self.entry}: {type(exc).__name__}: {exc}", self.part)]
+            return None, [Anomaly("zip_entry_unreadable", f"{self.entry}: {type(exc).__name__}: {exc}"[:300], self.part)]
         if self.declared_crc is not None and zlib.crc32(blob) & 0xFFFFFFFF != self.declared_crc:
             anomalies.append(Anomaly("zip_bad_crc", f"{self.entry}: CRC-32 does not match the central directory", self.part))
         if not looks_like_dex(blob):
@@ -98,6 +106,33 @@ def _dex_sort_key(name: str) -> tuple[int, str]:
     return (int(m.group(1) or 1), name)
 
 
+class _TooLarge(Exception):
+    pass
+
+
+def _bounded_entry(apk, name: str, limit: int) -> bytes:
+    """Inflate one entry through androguard's (apkInspector's) tolerant headers, at most ``limit`` bytes.
+
+    Raises ``_TooLarge`` past the limit, so that a small zip bomb costs no memory.
+    """
+    local = apk.zip.get_local_header_dict(name)
+    central = apk.zip.get_central_directory_entry_dict(name)
+    method = local["compression_method"]
+    if method != 8 or limit >= (1 << 40):
+        blob = apk.get_file(name)
+        if len(blob) > limit:
+            raise _TooLarge
+        return blob
+    size = local["compressed_size"] or central["compressed_size"]
+    stream = apk.zip.zip
+    stream.seek(central["relative_offset_of_local_file_header"] + 30 + local["file_name_length"] + local["extra_field_length"])
+    inflater = zlib.decompressobj(-15)
+    out = inflater.decompress(stream.read(size), limit + 1)
+    if len(out) > limit:
+        raise _TooLarge
+    return out
+
+
 def _zip_entry_anomalies(data: bytes, label: str) -> tuple[list[Anomaly], dict[str, int]]:
     """Duplicate names, traversal names and declared CRCs, via the stdlib central-directory reader."""
     anomalies: list[Anomaly] = []
@@ -130,14 +165,19 @@ def _read_apk(data: bytes, label: str, anomalies: list[Anomaly]) -> ApkPart:
     try:
         apk = APK(data, raw=True)
     except Exception as exc:  # noqa: BLE001 - androguard raises many types on hostile zips
-        raise InputError(f"{label}: not a readable zip/APK ({type(exc).__name__}: {exc})".splitlines()[0]) from None
+        # The zip may be fine and only the manifest hostile: read the zip without it.
+        try:
+            apk = APK(data, raw=True, skip_analysis=True)
+        except Exception:  # noqa: BLE001
+            raise InputError(f"{label}: not a readable zip/APK ({type(exc).__name__}: {exc})".splitlines()[0][:300]) from None
+        anomalies.append(Anomaly("manifest_malformed", f"AndroidManifest.xml could not be decoded ({type(exc).__name__})", label))
     names = _apk_names(apk)
     if "AndroidManifest.xml" not in names:
         anomalies.append(Anomaly("manifest_missing", "no AndroidManifest.xml entry", label))
-    elif not getattr(apk, "valid_apk", False):
+    elif not getattr(apk, "valid_apk", False) and not any(a.code == "manifest_malformed" and a.location == label for a in anomalies):
         anomalies.append(Anomaly("manifest_malformed", "AndroidManifest.xml could not be parsed as binary XML", label))
     dex = [
-        DexBlob(name=name, apk=apk, entry=name, declared_crc=crcs.get(name), part=label)
+        DexBlob(name=name, apk=apk, entry=name, declared_crc=crcs.get(name), part=label, limit=inflate_limit(len(data)))
         for name in sorted((n for n in names if DEX_NAME.match(n)), key=_dex_sort_key)
     ]
     for name in sorted(n for n in names if re.search(r"classes\d*\.dex", n) and not DEX_NAME.match(n)):
@@ -162,11 +202,18 @@ def _read_bundle(path: Path, data: bytes, anomalies: list[Anomaly]) -> list[ApkP
         apk_names = sorted(i.filename for i in zf.infolist() if i.filename.lower().endswith(".apk"))
         if not apk_names:
             raise InputError(f"{path.name}: split bundle contains no .apk entries")
+        limit = inflate_limit(len(data))
         for name in apk_names:
             try:
-                inner = zf.read(name)
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, zlib.error) as exc:
-                anomalies.append(Anomaly("bundle_entry_unreadable", f"{name}: {exc}", path.name))
+                with zf.open(name) as handle:
+                    inner = handle.read(limit + 1)
+            except Exception as exc:  # noqa: BLE001 - zipfile raises many types (lzma, bz2, CRC, encryption)
+                anomalies.append(Anomaly("bundle_entry_unreadable", f"{name}: {type(exc).__name__}: {exc}"[:300], path.name))
+                continue
+            if len(inner) > limit:
+                anomalies.append(
+                    Anomaly("zip_bomb", f"{name}: inflates past {limit >> 20} MB (10x the bundle + 64 MB); skipped", path.name)
+                )
                 continue
             try:
                 part = _read_apk(inner, name, anomalies)
@@ -210,6 +257,10 @@ def read_input(path: str | Path) -> InputBundle:
     """
     path = Path(path)
     try:
+        if not path.exists():
+            raise FileNotFoundError
+        if not path.is_dir() and not path.is_file():
+            raise InputError(f"{path}: not a regular file (device, FIFO or socket)")
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None

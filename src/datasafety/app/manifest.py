@@ -92,16 +92,18 @@ def _attr(elem, name: str) -> str | None:
 
 
 def _int(value: str | None) -> int | None:
+    """An integer attribute, or None when it is absent, not a number or absurd (outside 0..100000)."""
     if value is None:
         return None
-    value = value.strip()
+    value = str(value).strip()[:32]
     try:
-        return int(value, 0)
+        number = int(value, 0)
     except ValueError:
         try:
-            return int(float(value))
-        except ValueError:
+            number = int(float(value))
+        except (ValueError, OverflowError):
             return None
+    return number if 0 <= number <= 100_000 else None
 
 
 def _flags(value: str | None) -> tuple[str, ...]:

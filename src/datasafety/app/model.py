@@ -96,7 +96,7 @@ def _index_blob(blob: DexBlob) -> tuple[DexIndex | None, list[Anomaly]]:
         return None, anomalies
     try:
         dex = index_dex(data, blob.name)
-    except (DexFormatError, ValueError, IndexError, OverflowError, struct.error) as exc:
+    except (DexFormatError, ValueError, IndexError, OverflowError, struct.error, TypeError, KeyError) as exc:
         anomalies.append(Anomaly("dex_unreadable", f"{blob.name}: {exc}", blob.part))
         return None, anomalies
     for problem in dex.problems:

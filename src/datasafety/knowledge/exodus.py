@@ -46,8 +46,10 @@ class ExodusSignatures:
     source: KnowledgeSource
 
 
-def _compile(pattern: str) -> re.Pattern[str] | None:
-    pattern = (pattern or "").strip()
+def _compile(pattern) -> re.Pattern[str] | None:
+    if not isinstance(pattern, str):
+        raise TypeError("signature is not a string")
+    pattern = pattern.strip()
     if not pattern:
         return None
     try:
@@ -77,7 +79,9 @@ def load_exodus(path: str | Path) -> ExodusSignatures:
         entries = raw["trackers"]
         if isinstance(entries, dict):
             entries = list(entries.values())
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if not isinstance(entries, list):
+            raise TypeError("'trackers' is neither a mapping nor a list")
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise TrackerFileError(f"cannot read Exodus tracker file {path}: {exc}") from None
     trackers = []
     for entry in entries:
@@ -92,7 +96,7 @@ def load_exodus(path: str | Path) -> ExodusSignatures:
                     network_signature=_compile(entry.get("network_signature", "")),
                 )
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             continue
     trackers.sort(key=lambda t: t.id)
     version = f"{len(trackers)} trackers"

@@ -7,6 +7,7 @@ strongest grade in each cell; verdict words and one-line explanations follow.
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 VERDICT_STYLE = {
@@ -34,7 +35,19 @@ def _short_name(name: str) -> str:
     return name.split(" (")[0]
 
 
+def _escaped(value):
+    """The report with every string escaped for Rich markup: names in hostile apps may contain ``[...]``."""
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    return value
+
+
 def render_scan(report: dict, console: Console) -> None:
+    report = _escaped(report)
     app = report["app"]
     title = f"{app['package'] or app['file_name']} {app['version_name']}".strip()
     target = app["effective_target_sdk"] if app["package"] else "unknown (no manifest)"

@@ -187,8 +187,10 @@ class DexIndex:
         )
 
     def class_descriptor_starts(self) -> np.ndarray:
-        """Byte offset of each class def's descriptor string."""
+        """Byte offset of each class def's descriptor string (-1 when an index is out of range)."""
         types = self.class_type
+        if not len(self.type_desc) or not len(self.string_starts):
+            return np.full(len(types), -1, dtype=np.int64)
         ok = (types >= 0) & (types < len(self.type_desc))
         desc = np.where(ok, self.type_desc[np.where(ok, types, 0)], -1)
         ok2 = (desc >= 0) & (desc < len(self.string_starts))
@@ -248,6 +250,22 @@ def _table(data: bytes, off: int, count: int, itemsize: int, fields: str, proble
     return np.frombuffer(data, dtype=np.dtype(fields), count=count, offset=off) if count else np.zeros(0, dtype=np.dtype(fields))
 
 
+def _first_use_only(offsets: np.ndarray, problems: list[str], message: str) -> np.ndarray:
+    """Zero every non-zero offset already used by an earlier row (a valid DEX never shares them)."""
+    nonzero = np.nonzero(offsets)[0]
+    if not len(nonzero):
+        return offsets
+    _, first = np.unique(offsets[nonzero], return_index=True)
+    if len(first) == len(nonzero):
+        return offsets
+    keep = np.zeros(len(nonzero), dtype=bool)
+    keep[first] = True
+    out = offsets.copy()
+    out[nonzero[~keep]] = 0
+    problems.append(message.format(int((~keep).sum())))
+    return out
+
+
 def index_dex(data: bytes, name: str = "classes.dex") -> DexIndex:
     """Build the :class:`DexIndex` of one DEX file.
 
@@ -290,7 +308,9 @@ def index_dex(data: bytes, name: str = "classes.dex") -> DexIndex:
     bad_strings = int(np.count_nonzero(string_starts < 0))
     if bad_strings:
         problems.append(f"{name}: {bad_strings} string ids point outside the file")
-    string_hashes = kernels.string_hashes(buf, string_starts)
+    string_hashes, unhashed = kernels.string_hashes(buf, string_starts, np.int64(4 * len(data)))
+    if unhashed:
+        problems.append(f"{name}: {unhashed} strings not read (string data overlaps beyond the file's size)")
 
     types = _table(data, type_ids_off, type_ids_size, 4, "<u4", problems, f"{name} type_ids").astype(np.int64)
     protos = _table(data, proto_ids_off, proto_ids_size, 12, "(3,)<u4", problems, f"{name} proto_ids")
@@ -298,7 +318,7 @@ def index_dex(data: bytes, name: str = "classes.dex") -> DexIndex:
     methods = _table(data, method_ids_off, method_ids_size, 8, "<u2,<u2,<u4", problems, f"{name} method_ids")
     classes = _table(data, class_defs_off, class_defs_size, 32, "(8,)<u4", problems, f"{name} class_defs")
 
-    class_data_off = classes[:, 6].astype(np.int64)
+    class_data_off = _first_use_only(classes[:, 6].astype(np.int64), problems, f"{name}: {{}} class defs share another's class data (ignored)")
     def_class, def_method, def_flags, def_code_off, bad_classes = kernels.parse_class_data(
         buf, class_data_off, np.int64(len(methods))
     )
@@ -306,10 +326,14 @@ def index_dex(data: bytes, name: str = "classes.dex") -> DexIndex:
     if nbad:
         problems.append(f"{name}: {nbad} classes with malformed class data")
     limits = np.array([len(methods), len(fields_), len(strings), len(types)], dtype=np.int64)
-    ref_kind, ref_target, ref_pc, ref_row, status = kernels.scan_code(buf, def_code_off, kernels.OPCODE_WIDTHS, limits)
+    scan_offs = _first_use_only(def_code_off, problems, f"{name}: {{}} methods share another method's code item (scanned once)")
+    ref_kind, ref_target, ref_pc, ref_row, status = kernels.scan_code(buf, scan_offs, kernels.OPCODE_WIDTHS, limits)
     ntrunc = int(np.count_nonzero(status == 1))
     if ntrunc:
         problems.append(f"{name}: {ntrunc} method bodies truncated or out of bounds")
+    nskip = int(np.count_nonzero(status == 3))
+    if nskip:
+        problems.append(f"{name}: {nskip} method bodies skipped: code items overlap beyond the file's size")
 
     return DexIndex(
         name=name,

@@ -103,20 +103,31 @@ def string_data_starts(buf, string_ids_off, count):
 
 
 @njit(cache=True, nogil=True)
-def string_hashes(buf, starts):
-    """FNV-1a 64 of each string's bytes (up to its NUL terminator); 0 for a missing string."""
+def string_hashes(buf, starts, max_total):
+    """FNV-1a 64 of each string's bytes (up to its NUL terminator); 0 for a missing string.
+
+    ``max_total`` bounds the bytes read over all strings (hostile files point many
+    ids into one huge unterminated string); strings past it hash to 0. Returns
+    (hashes, number of strings left unhashed).
+    """
     n = buf.shape[0]
     out = np.zeros(starts.shape[0], dtype=np.uint64)
+    total = np.int64(0)
+    skipped = 0
     for i in range(starts.shape[0]):
         p = starts[i]
         if p < 0:
+            continue
+        if total > max_total:
+            skipped += 1
             continue
         h = FNV_OFFSET
         while p < n and buf[p] != 0:
             h = (h ^ np.uint64(buf[p])) * FNV_PRIME
             p += 1
+            total += 1
         out[i] = h
-    return out
+    return out, skipped
 
 
 @njit(cache=True, nogil=True)
@@ -216,7 +227,8 @@ def parse_class_data(buf, class_data_offs, method_ids_size):
         if off < 0:
             bad[c] = 1
             continue
-        if dm + vm > method_ids_size:
+        # A valid DEX defines each method id at most once: more definitions than ids is hostile.
+        if dm + vm > method_ids_size or total + dm + vm > method_ids_size:
             bad[c] = 1
             continue
         total += dm + vm
@@ -356,7 +368,8 @@ def scan_code(buf, code_offs, widths, limits):
     Returns ``(kind, target, pc, method_row, status)``: ``kind`` is one of the
     ``REF_*`` constants, ``target`` the method / field / string / type index,
     ``pc`` the instruction offset in 16-bit units, ``method_row`` the index
-    into ``code_offs``; ``status`` per method is 0 ok, 1 truncated, 2 no code.
+    into ``code_offs``; ``status`` per method is 0 ok, 1 truncated, 2 no code,
+    3 skipped (the bodies swept so far already exceed the file's size).
     """
     m = code_offs.shape[0]
     status = np.zeros(m, dtype=np.uint8)
@@ -364,9 +377,18 @@ def scan_code(buf, code_offs, widths, limits):
     dummy32 = np.empty(0, dtype=np.int32)
     dummy64 = np.empty(0, dtype=np.int64)
     total = 0
+    # Code items of a valid DEX do not overlap, so all bodies together are at most
+    # the file's size: sweeping more than that means overlapping (hostile) items.
+    units_left = np.int64(buf.shape[0])
     for i in range(m):
         if code_offs[i] == 0:
             status[i] = 2
+            continue
+        off = code_offs[i]
+        if off > 0 and off + 16 <= buf.shape[0]:
+            units_left -= _u32(buf, off + 12)
+        if units_left < 0:
+            status[i] = 3
             continue
         total, st = _sweep(buf, code_offs[i], widths, False, i, dummy8, dummy64, dummy32, dummy32, total, limits)
         status[i] = st
@@ -376,7 +398,7 @@ def scan_code(buf, code_offs, widths, limits):
     rows = np.empty(total, dtype=np.int32)
     k = 0
     for i in range(m):
-        if status[i] == 2:
+        if status[i] == 2 or status[i] == 3:
             continue
         k, st = _sweep(buf, code_offs[i], widths, True, i, kinds, targets, pcs, rows, k, limits)
     return kinds[:k], targets[:k], pcs[:k], rows[:k], status
