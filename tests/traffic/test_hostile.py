@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import time
 
 import pytest
 
 from datasafety.knowledge.whotracksme import WhoTracksMeError, load_whotracksme
+from datasafety.traffic import analyse_capture
 from datasafety.traffic.command import run_traffic
 from tests.traffic.conftest import har_entry, write_har
 
@@ -63,3 +65,53 @@ def test_malformed_whotracksme_dump_exits_2_with_one_line(tmp_path, capsys, brok
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("datasafety traffic: cannot load WhoTracks.me data")
+
+
+def _bomb(coding: str, size: int = 10**8) -> bytes:
+    import zlib
+
+    if coding == "br":
+        import brotli
+
+        return brotli.compress(bytes(size), quality=5)
+    if coding == "zstd":
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=3).compress(bytes(size))
+    if coding == "deflate":
+        return zlib.compress(bytes(size // 4), 9)
+    return gzip.compress(bytes(size // 4), compresslevel=9)
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd", "gzip", "deflate"])
+def test_decompression_bomb_body_costs_bounded_memory(tmp_path, coding):
+    import base64
+    import tracemalloc
+
+    entry = har_entry("POST", "https://a.example.com/e", headers=[("Content-Encoding", coding)], body="x", mime="application/octet-stream")
+    entry["request"]["postData"] = {"mimeType": "application/octet-stream", "encoding": "base64", "text": base64.b64encode(_bomb(coding)).decode()}
+    capture = write_har(tmp_path / "bomb.har", [entry])
+    tracemalloc.start()
+    try:
+        result = analyse_capture(capture)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 80 * 1024 * 1024, peak
+    assert result.requests_read == 1
+    assert "decompression_capped" in [a.kind for a in result.anomalies]
+
+
+def test_many_nested_compressed_values_are_peeled_within_a_budget(tmp_path):
+    import base64
+    import json
+
+    value = base64.b64encode(gzip.compress(b"a" * 16_000_000, compresslevel=6)).decode()
+    body = json.dumps({f"v{i}": value for i in range(200)} | {"email": "jane@example.org"})
+    capture = write_har(tmp_path / "nested.har", [har_entry("POST", "https://a.example.com/e", body=body)])
+    started = time.monotonic()
+    result = analyse_capture(capture)
+    assert time.monotonic() - started < 8
+    kinds = [a.kind for a in result.anomalies]
+    assert "peel_budget_exhausted" in kinds and "decompression_capped" in kinds
+    assert [o.value for o in result.observations] == ["jane@example.org"]

@@ -30,6 +30,9 @@ MAX_BODY_SCAN = 8 * 1024 * 1024
 """Bytes of a (decoded) body that are scanned (8 MiB)."""
 MAX_TEXT_LEAF = 256 * 1024
 """Characters of one text value scanned by detectors."""
+MAX_PEELED_BYTES = 32 * 1024 * 1024
+"""Bytes that decompression may produce for one request, body and values together (32 MiB);
+beyond it compressed data is left alone with a ``peel_budget_exhausted`` anomaly."""
 
 _FORM_RE = re.compile(r"[\w.\-\[\]%]+=[^&\s]*(?:&[\w.\-\[\]%]+=[^&\s]*)*")
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
@@ -72,6 +75,9 @@ class FieldCollector:
         self.request_index = request_index
         self._groups = 0
         self._capped = False
+        self.peel_budget = MAX_PEELED_BYTES
+        self._budget_reported = False
+        self._cap_reported = False
 
     def new_group(self) -> int:
         self._groups += 1
@@ -79,6 +85,42 @@ class FieldCollector:
 
     def anomaly(self, kind: str, detail: str) -> None:
         self.anomalies.append(Anomaly(kind, detail, self.request_index))
+
+    # -- decompression with a per-request budget --------------------------------------
+
+    def budget_exhausted(self) -> None:
+        if not self._budget_reported:
+            self._budget_reported = True
+            self.anomaly("peel_budget_exhausted", f"decompression produced {MAX_PEELED_BYTES} bytes for this request; further compressed data was not decompressed")
+
+    def spend(self, produced: int, limit: int) -> None:
+        """Charge ``produced`` decompressed bytes; note when one output hit its ``limit``."""
+        self.peel_budget -= produced
+        if produced >= limit and produced and not self._cap_reported:
+            self._cap_reported = True
+            self.anomaly("decompression_capped", f"a decompression was stopped at {limit} bytes (possible decompression bomb); only that much was scanned")
+
+    def text_of_bytes(self, raw: bytes) -> tuple[str | None, tuple[str, ...]]:
+        """Bytes decoded from a value as scannable text (decompressed within the budget)."""
+        limit = min(peel.MAX_NESTED_DECODED_BYTES, self.peel_budget)
+        text, codings, produced = peel.bytes_to_text_counted(raw, limit)
+        if produced < 0:
+            self.budget_exhausted()
+        elif produced:
+            self.spend(produced, limit)
+        return text, codings
+
+    def decode_content(self, body: bytes, content_encoding: str | None) -> tuple[bytes, tuple[str, ...], str | None]:
+        """:func:`peel.decode_content` within the budget."""
+        limit = min(peel.MAX_DECODED_BYTES, self.peel_budget)
+        if limit <= 0:
+            if content_encoding or peel.looks_compressed(body):
+                self.budget_exhausted()
+            return body, (), None
+        decoded, peeled, problem = peel.decode_content(body, content_encoding, limit)
+        if peeled:
+            self.spend(len(decoded), limit)
+        return decoded, peeled, problem
 
     def add(
         self,
@@ -144,7 +186,7 @@ class FieldCollector:
             for position, segment in enumerate(jwt.group(0).split(".")[:2]):
                 decoded = peel.try_base64(segment + "=" * (-len(segment) % 4)) if len(segment) >= 12 else None
                 if decoded:
-                    inner, codings = peel.bytes_to_text(decoded[0])
+                    inner, codings = self.text_of_bytes(decoded[0])
                     if inner is not None:
                         self.add(f"{where}>jwt[{position}]", key, inner, encodings + ("base64",) + codings, group, depth)
             return
@@ -155,7 +197,7 @@ class FieldCollector:
             if b64 is not None:
                 raw, label = b64
         if raw is not None:
-            inner, codings = peel.bytes_to_text(raw)
+            inner, codings = self.text_of_bytes(raw)
             if inner is not None:
                 self.add(where, key, inner, encodings + (label,) + codings, group, depth)
 
@@ -267,7 +309,7 @@ def collect_body(
     """Decode a body and add its fields under ``prefix`` (``body.json:``, ``body.form:``...)."""
     if not body:
         return
-    body, peeled, problem = peel.decode_content(body, content_encoding)
+    body, peeled, problem = collector.decode_content(body, content_encoding)
     if problem:
         kind = "unknown_content_encoding" if problem.startswith("unknown") else "content_decode_failed"
         collector.anomaly(kind, problem + "; body scanned as sent")
@@ -347,7 +389,7 @@ def collect_grpc(collector: FieldCollector, body: bytes, prefix: str, encodings:
         pos += 5 + length
         codings = encodings
         if compressed:
-            chunk, peeled, _ = peel.sniff_compressed(chunk)
+            chunk, peeled, _ = collector.decode_content(chunk, None)
             codings = encodings + peeled
         collector.walk_protobuf(chunk, f"{prefix}.grpc[{number}]:", codings, depth)
         number += 1
