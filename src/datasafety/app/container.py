@@ -22,6 +22,10 @@ BUNDLE_SUFFIXES = {".apks", ".xapk", ".apkm"}
 DEX_NAME = re.compile(r"^classes(\d*)\.dex$")
 
 
+MANIFEST_LIMIT = 16 << 20
+"""A binary manifest above 16 MB is hostile (real ones are kilobytes)."""
+
+
 def inflate_limit(container_size: int) -> int:
     """Most bytes one entry may inflate to: 10x the container + 64 MB (the project's memory budget)."""
     return 10 * container_size + (64 << 20)
@@ -163,14 +167,24 @@ def _read_apk(data: bytes, label: str, anomalies: list[Anomaly]) -> ApkPart:
     zip_anomalies, crcs = _zip_entry_anomalies(data, label)
     anomalies.extend(zip_anomalies)
     try:
-        apk = APK(data, raw=True)
+        apk = APK(data, raw=True, skip_analysis=True)
     except Exception as exc:  # noqa: BLE001 - androguard raises many types on hostile zips
-        # The zip may be fine and only the manifest hostile: read the zip without it.
+        raise InputError(f"{label}: not a readable zip/APK ({type(exc).__name__}: {exc})".splitlines()[0][:300]) from None
+    # The manifest is decoded only once it is known not to be a decompression bomb.
+    manifest_ok = True
+    if "AndroidManifest.xml" in _apk_names(apk):
         try:
-            apk = APK(data, raw=True, skip_analysis=True)
-        except Exception:  # noqa: BLE001
-            raise InputError(f"{label}: not a readable zip/APK ({type(exc).__name__}: {exc})".splitlines()[0][:300]) from None
-        anomalies.append(Anomaly("manifest_malformed", f"AndroidManifest.xml could not be decoded ({type(exc).__name__})", label))
+            _bounded_entry(apk, "AndroidManifest.xml", MANIFEST_LIMIT)
+        except _TooLarge:
+            manifest_ok = False
+            anomalies.append(Anomaly("zip_bomb", f"AndroidManifest.xml inflates past {MANIFEST_LIMIT >> 20} MB; not decoded", label))
+        except Exception:  # noqa: BLE001 - left to androguard's own reading below
+            pass
+    if manifest_ok:
+        try:
+            apk._apk_analysis()  # what APK() runs when skip_analysis is False
+        except Exception as exc:  # noqa: BLE001 - the zip is fine, only the manifest is hostile
+            anomalies.append(Anomaly("manifest_malformed", f"AndroidManifest.xml could not be decoded ({type(exc).__name__})", label))
     names = _apk_names(apk)
     if "AndroidManifest.xml" not in names:
         anomalies.append(Anomaly("manifest_missing", "no AndroidManifest.xml entry", label))
