@@ -115,3 +115,132 @@ def test_many_nested_compressed_values_are_peeled_within_a_budget(tmp_path):
     kinds = [a.kind for a in result.anomalies]
     assert "peel_budget_exhausted" in kinds and "decompression_capped" in kinds
     assert [o.value for o in result.observations] == ["jane@example.org"]
+
+
+def _har(path, request: dict):
+    import json
+
+    path.write_text(json.dumps({"log": {"entries": [{"request": request}]}}))
+    return path
+
+
+def _run(capture, capsys, **options):
+    code = run_traffic(capture, device=options.get("device"), keylog=None, json_out=options.get("json_out"), trackers=None, quiet=True)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+@pytest.mark.parametrize("request_", [
+    {"method": "GET", "url": "https://a.example.com/?email=jane@example.org", "headers": 5},
+    {"method": "GET", "url": "https://a.example.com/?email=jane@example.org", "cookies": 5},
+    {"method": "POST", "url": "https://a.example.com/?email=jane@example.org", "postData": {"params": 5}},
+    {"method": "GET", "url": "http://[::1/x?email=jane@example.org"},
+    {"method": 5, "url": "https://a.example.com/?email=jane@example.org", "headers": [{"name": 5, "value": ["x"]}]},
+])
+def test_har_fields_of_the_wrong_type_are_read_without_traceback(tmp_path, capsys, request_):
+    result = analyse_capture(_har(tmp_path / "c.har", request_))
+    assert result.requests_read == 1
+    assert [o.value for o in result.observations] == ["jane@example.org"]
+    assert _run(tmp_path / "c.har", capsys)[0] == 0
+
+
+def test_lone_surrogate_escape_in_har_is_written_as_its_escape(tmp_path, capsys):
+    import json
+
+    capture = tmp_path / "s.har"
+    capture.write_text('{"log":{"entries":[{"request":{"method":"G\\ud800T","url":"https://a.example.com/\\udfff?email=jane@example.org","headers":[{"name":"X-A","value":"\\ud800"}],"postData":{"text":"{\\"k\\":\\"\\ud800\\"}"}}}]}}')
+    out = tmp_path / "o.json"
+    code, _ = _run(capture, capsys, json_out=out)
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert code == 0 and document["observations"][0]["method"] == "G\\UD800T"
+    assert document["observations"][0]["value"] == "jane@example.org"
+
+
+def test_deeply_nested_har_exits_2_with_one_line(tmp_path, capsys):
+    capture = tmp_path / "deep.har"
+    capture.write_text('{"log":{"entries":' + "[" * 100_000 + "]" * 100_000 + "}}")
+    code, err = _run(capture, capsys)
+    assert code == 2 and err.count("\n") == 1 and "nested too deeply" in err
+
+
+def test_multipart_nested_3000_levels_is_cut_with_an_anomaly(tmp_path):
+    body = '{"email":"jane@example.org"}'
+    content_type = "application/json"
+    for level in range(3000):
+        boundary = f"b{level}"
+        body = f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n{body}\r\n--{boundary}--\r\n"
+        content_type = f"multipart/mixed; boundary={boundary}"
+    capture = write_har(tmp_path / "m.har", [har_entry("POST", "https://a.example.com/u", body=body, mime=content_type)])
+    result = analyse_capture(capture)
+    assert result.requests_read == 1
+    assert [a.kind for a in result.anomalies] == ["multipart_too_deep"]
+
+
+def test_deeply_nested_mitmproxy_tnetstring_exits_2_with_one_line(tmp_path, capsys):
+    data = b"0:~"
+    for _ in range(5000):
+        data = b"%d:%s]" % (len(data), data)
+    capture = tmp_path / "deep.mitm"
+    capture.write_bytes(data)
+    code, err = _run(capture, capsys)
+    assert code == 2 and err.count("\n") == 1 and "nested too deeply" in err
+
+
+def test_mitmproxy_and_pcap_malformed_ipv6_host(tmp_path):
+    from datasafety.traffic.pcap import parse_http1_head
+    from tests.traffic.test_mitm import _flow, _write
+
+    capture = _write(tmp_path / "v6.mitm", [_flow(b"GET", "[::1", b"/x?email=jane@example.org", [], b"", "1.1.1.1")])
+    result = analyse_capture(capture)
+    assert [(o.host, o.value) for o in result.observations] == [("[::1", "jane@example.org")]
+    from datasafety.traffic.model import host_of, split_url
+
+    method, target, headers, _ = parse_http1_head(b"GET /x?e=1 HTTP/1.1\r\nHost: [::1\r\n\r\n")
+    assert host_of(f"http://{headers[0][1]}{target}") == "[::1"
+    assert split_url("http://u@[::1:80/p/q?a=b#f") == ("[::1:80", "/p/q", "a=b")
+
+
+ALIAS_BOMB = "imei:\n" + "".join(
+    f"- &{name} [{', '.join([prev] * 9)}]\n" for name, prev in zip("abcdefgh", ["x", "*a", "*b", "*c", "*d", "*e", "*f", "*g"])
+)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("imei: " + "9" * 5000 + "\n", "has a number with too many digits"),
+    ("imei: " + "9" * 4000 + "\n", "imei is longer than"),
+    ("imei: '" + "9" * 5000 + "'\n", "imei is longer than"),
+    ("gps_fix: {latitude: " + "9" * 5000 + ", longitude: 2.0}\n", "has a number with too many digits"),
+    ("gps_fix: {latitude: " + "9" * 4000 + ", longitude: 2.0}\n", "gps_fix is out of range"),
+    ("gps_fix: {latitude: 1e999, longitude: 2.0}\n", "gps_fix is out of range"),
+    ("gps_fix: [1, 2]\n", "gps_fix must be"),
+    ("imei: " + "[" * 50_000 + "\n", "nested too deeply"),
+    (ALIAS_BOMB, "imei must be a single value"),
+    ("? " + "9" * 4000 + "\n: x\n", "unknown device profile key(s): <int>"),
+])
+def test_hostile_device_profile_exits_2_with_one_line(tmp_path, capsys, text, message):
+    capture = write_har(tmp_path / "c.har", [har_entry("GET", "https://a.example.com/")])
+    device = tmp_path / "device.yaml"
+    device.write_text(text)
+    code, err = _run(capture, capsys, device=device)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_unexpected_error_in_one_request_is_an_anomaly_and_others_are_analysed(tmp_path, monkeypatch):
+    from datasafety.traffic import analyse
+
+    real = analyse.observe_request
+
+    def flaky(request, profile, resolver):
+        if request.index == 0:
+            raise RuntimeError("boom\nsecond line")
+        return real(request, profile, resolver)
+
+    monkeypatch.setattr(analyse, "observe_request", flaky)
+    capture = write_har(tmp_path / "c.har", [
+        har_entry("GET", "https://a.example.com/?email=a@example.org"),
+        har_entry("GET", "https://b.example.com/?email=b@example.org"),
+    ])
+    result = analyse_capture(capture)
+    assert [(a.kind, a.detail, a.request_index) for a in result.anomalies] == [("request_analysis_failed", "request could not be analysed: RuntimeError: boom", 0)]
+    assert [o.value for o in result.observations] == ["b@example.org"]

@@ -117,12 +117,29 @@ def analyse_requests(
     anomalies: list[Anomaly] = []
     destinations: dict[str, Destination] = {}
     count = 0
-    for item in requests:
+    iterator = iter(requests)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            break
+        except (MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - last resort: a reader bug must not lose what was read
+            kind = "capture_read_failed" if count else "capture_unreadable"
+            anomalies.append(Anomaly(kind, f"reading the capture stopped after {count} requests: {type(exc).__name__}: {_one_line(exc)}"))
+            break
         if isinstance(item, Anomaly):
             anomalies.append(item)
             continue
         count += 1
-        found, problems, destination = observe_request(item, profile, resolver)
+        try:
+            found, problems, destination = observe_request(item, profile, resolver)
+        except (MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - last resort: one bad request must not lose the others
+            anomalies.append(Anomaly("request_analysis_failed", f"request could not be analysed: {type(exc).__name__}: {_one_line(exc)}", item.index))
+            continue
         observations.extend(found)
         anomalies.extend(problems)
         if item.host not in destinations or (destinations[item.host].country is None and destination.country):
@@ -156,6 +173,11 @@ def analyse_requests(
         destinations=tuple(destinations[h] for h in sorted(destinations)),
         enrichment_missing=tuple(missing),
     )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return text[:200]
 
 
 def _with_id(observation: Observation, number: int) -> Observation:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 
 from datasafety.traffic import peel
-from datasafety.traffic.model import Anomaly, CapturedRequest
+from datasafety.traffic.model import Anomaly, CapturedRequest, split_url
 from datasafety.traffic.protobuf import parse_message
 
 MAX_DEPTH = 4
@@ -30,6 +30,9 @@ MAX_BODY_SCAN = 8 * 1024 * 1024
 """Bytes of a (decoded) body that are scanned (8 MiB)."""
 MAX_TEXT_LEAF = 256 * 1024
 """Characters of one text value scanned by detectors."""
+MAX_MULTIPART_NESTING = 32
+"""Multipart bodies nested inside multipart parts that are read; deeper ones are skipped
+with a ``multipart_too_deep`` anomaly."""
 MAX_PEELED_BYTES = 32 * 1024 * 1024
 """Bytes that decompression may produce for one request, body and values together (32 MiB);
 beyond it compressed data is left alone with a ``peel_budget_exhausted`` anomaly."""
@@ -78,6 +81,7 @@ class FieldCollector:
         self.peel_budget = MAX_PEELED_BYTES
         self._budget_reported = False
         self._cap_reported = False
+        self.multipart_level = 0
 
     def new_group(self) -> int:
         self._groups += 1
@@ -177,7 +181,7 @@ class FieldCollector:
             self.add(where, key, decoded_url, encodings + ("url",), group, depth)
             return
         if stripped.startswith(("http://", "https://")):
-            query = urlsplit(stripped).query
+            query = split_url(stripped)[2]
             if query:
                 self.walk_form(query, f"{where}>", encodings, depth)
             return
@@ -397,6 +401,17 @@ def collect_grpc(collector: FieldCollector, body: bytes, prefix: str, encodings:
 
 def collect_multipart(collector: FieldCollector, body: bytes, boundary: bytes, prefix: str, encodings: tuple[str, ...], depth: int) -> None:
     """Each part of a ``multipart/*`` body (RFC 2046 §5.1, RFC 7578), by its own type."""
+    if collector.multipart_level >= MAX_MULTIPART_NESTING:
+        collector.anomaly("multipart_too_deep", f"multipart nested more than {MAX_MULTIPART_NESTING} levels; the inner parts were not read")
+        return
+    collector.multipart_level += 1
+    try:
+        _collect_parts(collector, body, boundary, prefix, encodings, depth)
+    finally:
+        collector.multipart_level -= 1
+
+
+def _collect_parts(collector: FieldCollector, body: bytes, boundary: bytes, prefix: str, encodings: tuple[str, ...], depth: int) -> None:
     delimiter = b"--" + boundary
     for number, part in enumerate(body.split(delimiter)[1:]):
         if part.startswith(b"--"):
@@ -427,13 +442,13 @@ def collect_multipart(collector: FieldCollector, body: bytes, boundary: bytes, p
 def collect_request(request: CapturedRequest) -> FieldCollector:
     """All fields of one request (path, query, headers, cookies, body) and any anomalies."""
     collector = FieldCollector(request.index)
-    split = urlsplit(request.url)
+    _, url_path, url_query = split_url(request.url)
     path_group = collector.new_group()
-    for segment in split.path.split("/"):
+    for segment in url_path.split("/"):
         if segment:
             collector.add("path", None, segment, (), path_group)
-    if split.query:
-        collector.walk_form(split.query, "query:", (), 0)
+    if url_query:
+        collector.walk_form(url_query, "query:", (), 0)
     content_type = None
     content_encoding = None
     for name, value in request.headers:

@@ -32,11 +32,17 @@ def request_of(index: int, flow) -> CapturedRequest:
     peer = getattr(server_conn, "peername", None) if server_conn is not None else None
     if peer:
         server_ip = str(peer[0])
+    try:
+        url = request.pretty_url
+        host = (request.pretty_host or "").lower()
+    except ValueError:
+        host = _text(request.host or "").lower()
+        url = f"{_text(request.scheme or 'http')}://{host}{_text(request.path or '')}"
     return CapturedRequest(
         index=index,
         method=_text(request.method).upper(),
-        url=request.pretty_url,
-        host=(request.pretty_host or "").lower(),
+        url=url,
+        host=host,
         headers=tuple((_text(k), _text(v)) for k, v in request.headers.fields),
         body=body,
         server_ip=server_ip,
@@ -58,8 +64,9 @@ def read_mitm(path: Path) -> Iterator[CapturedRequest | Anomaly]:
                     if isinstance(flow, http.HTTPFlow):
                         yield request_of(index, flow)
                         index += 1
-            except (FlowReadException, ValueError, KeyError, TypeError) as exc:
+            except (FlowReadException, ValueError, KeyError, TypeError, RecursionError) as exc:
                 kind = "mitmproxy_truncated" if index else "capture_unreadable"
-                yield Anomaly(kind, f"mitmproxy flow file unreadable after {index} flows: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                yield Anomaly(kind, f"mitmproxy flow file unreadable after {index} flows: {reason}")
     except OSError as exc:
         yield Anomaly("capture_unreadable", f"cannot read {path.name}: {exc.strerror or exc}")

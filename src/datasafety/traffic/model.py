@@ -14,6 +14,28 @@ from datasafety.knowledge.sources import KnowledgeSource
 SCHEMA_VERSION = "1"
 
 
+def split_url(url: str) -> tuple[str, str, str]:
+    """``(lower-case host, path, query)`` of ``url``; never raises. A malformed authority
+    (``http://[::1/x``, which ``urlsplit`` rejects) is split by hand: the host is then the
+    raw authority text."""
+    from urllib.parse import urlsplit
+
+    try:
+        split = urlsplit(url)
+        return (split.hostname or "").lower(), split.path, split.query
+    except ValueError:
+        rest = url.partition("://")[2] if "://" in url else url
+        rest = rest.partition("#")[0]
+        rest, _, query = rest.partition("?")
+        authority, slash, path = rest.partition("/")
+        return authority.rpartition("@")[2].lower(), slash + path, query
+
+
+def host_of(url: str) -> str:
+    """Lower-case host of ``url`` (see :func:`split_url`); never raises."""
+    return split_url(url)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class CapturedRequest:
     """One HTTP request as it left the device, whatever the capture format."""

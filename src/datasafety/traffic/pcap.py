@@ -20,9 +20,8 @@ import socket
 import subprocess
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import urlsplit
 
-from datasafety.traffic.model import Anomaly, CapturedRequest
+from datasafety.traffic.model import Anomaly, CapturedRequest, host_of
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 TSHARK_TIMEOUT_S = 600
@@ -143,7 +142,7 @@ def read_pcap(path: Path, keylog: Path | None = None) -> Iterator[CapturedReques
                 index=index,
                 method=method.upper(),
                 url=url,
-                host=(urlsplit(url).hostname or host).lower(),
+                host=host_of(url) or host.lower(),
                 headers=tuple(headers),
                 body=body[:MAX_BODY_BYTES],
                 server_ip=server_ip,

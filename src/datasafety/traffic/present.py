@@ -22,6 +22,11 @@ def to_json_text(result: TrafficResult) -> str:
 def write_json(result: TrafficResult, destination: Path) -> None:
     """Write the JSON report to ``destination`` (``-`` for standard output)."""
     text = to_json_text(result)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone UTF-16 surrogate from a JSON escape in the capture: written as its escape.
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     if str(destination) == "-":
         sys.stdout.write(text)
     else:

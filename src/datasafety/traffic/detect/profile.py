@@ -25,6 +25,7 @@ number of decimals.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,22 +69,21 @@ class DeviceProfile:
         """Build from a parsed YAML/JSON mapping; raises :class:`ProfileError` on bad values."""
         if not isinstance(data, dict):
             raise ProfileError("device profile must be a mapping of keys to values")
-        unknown = sorted(set(map(str, data)) - set(PROFILE_KEYS))
+        unknown = sorted({key[:40] if isinstance(key, str) else f"<{type(key).__name__}>" for key in data} - set(PROFILE_KEYS))
         if unknown:
-            raise ProfileError(f"unknown device profile key(s): {', '.join(unknown)}")
+            raise ProfileError(f"unknown device profile key(s): {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
         identifiers = []
         for key in PROFILE_KEYS[:-1]:
             value = data.get(key)
             if value is None or value == "":
                 continue
-            identifiers.append((key, str(value).strip()))
+            identifiers.append((key, _identifier(key, value)))
         fix = data.get("gps_fix")
         gps_fix = None
         if fix is not None:
-            try:
-                gps_fix = (float(fix["latitude"]), float(fix["longitude"]))
-            except (TypeError, KeyError, ValueError):
-                raise ProfileError("gps_fix must be {latitude: <degrees>, longitude: <degrees>}") from None
+            if not isinstance(fix, dict) or "latitude" not in fix or "longitude" not in fix:
+                raise ProfileError("gps_fix must be {latitude: <degrees>, longitude: <degrees>}")
+            gps_fix = (_degrees(fix["latitude"]), _degrees(fix["longitude"]))
             if not (-90 <= gps_fix[0] <= 90 and -180 <= gps_fix[1] <= 180):
                 raise ProfileError("gps_fix is out of range")
         variants, digests = _variants(identifiers)
@@ -96,16 +96,64 @@ class DeviceProfile:
         return out
 
 
+MAX_IDENTIFIER_CHARS = 256
+"""Longest identifier value accepted (an e-mail address is at most 254 characters)."""
+MAX_PROFILE_BYTES = 64 * 1024
+"""Largest device profile file read (a real one is a few hundred bytes)."""
+
+
+def _identifier(key: str, value: object) -> str:
+    """One identifier value as text: a string or number scalar, at most
+    :data:`MAX_IDENTIFIER_CHARS` characters (lists, mappings and booleans are rejected, so
+    YAML aliases cannot multiply into a huge value)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ProfileError(f"{key} must be a single value (text or number), not {type(value).__name__}")
+    if isinstance(value, int) and value.bit_length() > 4 * MAX_IDENTIFIER_CHARS:
+        raise ProfileError(f"{key} is longer than {MAX_IDENTIFIER_CHARS} characters")
+    text = str(value).strip()
+    if len(text) > MAX_IDENTIFIER_CHARS:
+        raise ProfileError(f"{key} is longer than {MAX_IDENTIFIER_CHARS} characters")
+    return text
+
+
+def _degrees(value: object) -> float:
+    message = "gps_fix must be {latitude: <degrees>, longitude: <degrees>}"
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ProfileError(message)
+    if isinstance(value, int) and value.bit_length() > 16:
+        raise ProfileError("gps_fix is out of range")
+    if isinstance(value, str) and len(value) > 64:
+        raise ProfileError(message)
+    try:
+        degrees = float(value)
+    except (ValueError, OverflowError):
+        raise ProfileError(message) from None
+    if not math.isfinite(degrees):
+        raise ProfileError("gps_fix is out of range")
+    return degrees
+
+
 def load_profile(path: str | Path) -> DeviceProfile:
     """Read a device profile YAML file; raises :class:`ProfileError` with a one-line reason."""
     import yaml
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_PROFILE_BYTES + 1)
+        if len(raw) > MAX_PROFILE_BYTES:
+            raise ProfileError(f"device profile {path} is larger than {MAX_PROFILE_BYTES // 1024} KiB")
+        data = yaml.safe_load(raw.decode("utf-8"))
     except OSError as exc:
         raise ProfileError(f"cannot read device profile {path}: {exc.strerror or exc}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"device profile {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, ProfileError):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "integer string conversion" in detail:
+            raise ProfileError(f"device profile {path} has a number with too many digits") from None
+        raise ProfileError(f"device profile {path} is not valid YAML: {detail}") from None
+    except RecursionError:
+        raise ProfileError(f"device profile {path} is not valid YAML: nested too deeply") from None
     return DeviceProfile.from_mapping(data or {})
 
 
