@@ -244,3 +244,18 @@ def test_unexpected_error_in_one_request_is_an_anomaly_and_others_are_analysed(t
     result = analyse_capture(capture)
     assert [(a.kind, a.detail, a.request_index) for a in result.anomalies] == [("request_analysis_failed", "request could not be analysed: RuntimeError: boom", 0)]
     assert [o.value for o in result.observations] == ["b@example.org"]
+
+
+def test_jwt_search_is_linear(tmp_path):
+    import base64
+    import json
+
+    payload = base64.urlsafe_b64encode(json.dumps({"email": "jane@example.org"}).encode()).decode().rstrip("=")
+    capture = write_har(tmp_path / "j.har", [
+        har_entry("GET", "https://a.example.com/", headers=[("X-Junk", "eyJ" * 85_000)]),
+        har_entry("GET", "https://a.example.com/", headers=[("Authorization", f"Bearer eyJhbGciOiJub25lIn0.{payload}.")]),
+    ])
+    started = time.monotonic()
+    result = analyse_capture(capture)
+    assert time.monotonic() - started < 2
+    assert [(o.request_index, o.where, o.value) for o in result.observations] == [(1, "header:Authorization>jwt[1]>$.email", "jane@example.org")]

@@ -38,7 +38,8 @@ MAX_PEELED_BYTES = 32 * 1024 * 1024
 beyond it compressed data is left alone with a ``peel_budget_exhausted`` anomaly."""
 
 _FORM_RE = re.compile(r"[\w.\-\[\]%]+=[^&\s]*(?:&[\w.\-\[\]%]+=[^&\s]*)*")
-_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_JWT_RE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}+\.eyJ[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+")
+"""A JWT starting at a token boundary; possessive runs keep the search linear."""
 _PADDED_B64_RE = re.compile(r"[A-Za-z0-9+/_-]+={1,2}")
 _BINARY_TYPES = ("image/", "video/", "audio/", "font/")
 
