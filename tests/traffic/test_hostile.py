@@ -259,3 +259,20 @@ def test_jwt_search_is_linear(tmp_path):
     result = analyse_capture(capture)
     assert time.monotonic() - started < 2
     assert [(o.request_index, o.where, o.value) for o in result.observations] == [(1, "header:Authorization>jwt[1]>$.email", "jane@example.org")]
+
+
+@pytest.mark.parametrize("entries", [
+    [],
+    [har_entry("GET", "https://a.example.com/?email=jane@example.org&lat=48.8584&lon=2.2945"), {"request": 5}],
+    [{"request": 5}],
+])
+def test_streamed_json_is_byte_identical_to_the_document(tmp_path, entries):
+    import json
+
+    from datasafety.traffic.present import to_json_text, write_json
+
+    result = analyse_capture(write_har(tmp_path / "c.har", entries))
+    expected = json.dumps(result.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert to_json_text(result) == expected
+    write_json(result, tmp_path / "o.json")
+    assert (tmp_path / "o.json").read_text(encoding="utf-8") == expected

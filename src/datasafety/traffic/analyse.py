@@ -145,7 +145,10 @@ def analyse_requests(
         if item.host not in destinations or (destinations[item.host].country is None and destination.country):
             destinations[item.host] = destination
     observations.sort(key=observation_sort_key)
-    numbered = tuple(_with_id(o, number) for number, o in enumerate(observations, 1))
+    for position in range(len(observations)):
+        observations[position] = _with_id(observations[position], position + 1)
+    numbered = tuple(observations)
+    del observations
     knowledge: list[KnowledgeSource] = []
     missing = []
     if exodus is not None:

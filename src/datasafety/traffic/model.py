@@ -222,12 +222,18 @@ class TrafficResult:
 
     def to_json(self) -> dict:
         """Deterministic JSON: same capture and options give byte-identical output."""
+        document = self.to_json_shell()
+        document["observations"] = [o.to_json() for o in self.observations]
+        document["anomalies"] = [a.to_json() for a in self.anomalies]
+        return document
+
+    def to_json_shell(self) -> dict:
+        """:meth:`to_json` without the ``observations`` and ``anomalies`` lists (for streaming)."""
         return {
             "schema_version": SCHEMA_VERSION,
             "capture": self.capture,
             "capture_format": self.capture_format,
             "requests_read": self.requests_read,
-            "observations": [o.to_json() for o in self.observations],
             "destinations": [
                 {
                     "host": d.host,
@@ -241,7 +247,6 @@ class TrafficResult:
                 }
                 for d in self.destinations
             ],
-            "anomalies": [a.to_json() for a in self.anomalies],
             "knowledge": [k.to_json() for k in self.knowledge],
             "enrichment_missing": list(self.enrichment_missing),
         }

@@ -14,23 +14,51 @@ from pathlib import Path
 from datasafety.traffic.model import TrafficResult
 
 
+_STREAMED = ("observations", "anomalies")
+"""Report lists written item by item (a capture can give hundreds of thousands)."""
+
+
+def iter_json_text(result: TrafficResult):
+    """The JSON report of :func:`to_json_text` in pieces, without building the whole
+    document: the long lists are encoded one item at a time (same bytes)."""
+    options = {"indent": 2, "sort_keys": True, "ensure_ascii": False}
+    lists = {"observations": result.observations, "anomalies": result.anomalies}
+    document = result.to_json_shell()
+    markers = {}
+    for key in _STREAMED:
+        if lists[key]:
+            markers[key] = f"\u0000{key}\u0000"
+            document[key] = markers[key]
+        else:
+            document[key] = []
+    text = json.dumps(document, **options) + "\n"
+    for key in sorted(markers, key=lambda k: text.index(json.dumps(markers[k]))):
+        encoded_marker = json.dumps(markers[key])
+        head, _, text = text.partition(encoded_marker)
+        yield head + "[\n    "
+        for number, item in enumerate(lists[key]):
+            piece = json.dumps(item.to_json(), **options).replace("\n", "\n    ")
+            yield piece if number == 0 else ",\n    " + piece
+        yield "\n  ]"
+    yield text
+
+
 def to_json_text(result: TrafficResult) -> str:
     """The JSON report as text: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(result.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return "".join(iter_json_text(result))
 
 
 def write_json(result: TrafficResult, destination: Path) -> None:
-    """Write the JSON report to ``destination`` (``-`` for standard output)."""
-    text = to_json_text(result)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone UTF-16 surrogate from a JSON escape in the capture: written as its escape.
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """Write the JSON report to ``destination`` (``-`` for standard output), streamed.
+
+    A lone UTF-16 surrogate (from a JSON escape in the capture) is written as its escape."""
     if str(destination) == "-":
-        sys.stdout.write(text)
-    else:
-        destination.write_text(text, encoding="utf-8")
+        for piece in iter_json_text(result):
+            sys.stdout.write(piece.encode("utf-8", "backslashreplace").decode("utf-8"))
+        return
+    with open(destination, "w", encoding="utf-8", errors="backslashreplace") as handle:
+        for piece in iter_json_text(result):
+            handle.write(piece)
 
 
 def _party(value: bool | None) -> str:
