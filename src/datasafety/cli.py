@@ -141,7 +141,7 @@ def main() -> None:
     except click_exceptions.ClickException as exc:
         print(f"datasafety: {' '.join(exc.format_message().split())}", file=sys.stderr)
         sys.exit(exc.exit_code or 2)
-    except (KeyboardInterrupt, click_exceptions.Abort):
+    except (KeyboardInterrupt, getattr(click_exceptions, "Abort", KeyboardInterrupt)):
         print("datasafety: interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
