@@ -11,7 +11,7 @@ import pytest
 from datasafety.traffic import analyse_capture
 from tests.traffic.conftest import PROFILE, rows
 from tests.traffic.pcapbuild import TcpConversation, write_pcap
-from tests.traffic.tlsbuild import tls_exchange
+from tests.traffic.tlsbuild import h2_exchange, tls_exchange
 
 
 
@@ -87,23 +87,74 @@ def test_truncated_pcap_keeps_complete_requests(tmp_path):
     assert [o.value for o in result.observations] == ["jane.tester@example.org", "48.85837,2.294481", "38400000-8cf0-11bd-b23e-10b96e40000d"]
 
 
-def test_http2_over_tls_is_reported_not_silently_dropped(tmp_path):
-    import h2.config
-    import h2.connection
-
-    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-    client.initiate_connection()
-    client.send_headers(1, [(":method", "POST"), (":scheme", "https"), (":authority", "h2.example.com"), (":path", "/v1/loc")])
-    client.send_data(1, b'{"lat":48.8584,"lng":2.2945}', end_stream=True)
-    keylog = tmp_path / "keys.log"
-    wire = tls_exchange("h2.example.com", client.data_to_send(), b"", keylog, alpn="h2")
-    conversation = TcpConversation("10.0.2.15", "93.184.216.34", 40003, 443)
+def _h2_capture(tmp_path, keylog):
+    """Plain HTTP/1, then one TLS connection carrying HTTP/2 (ALPN h2), then plain HTTP/1 again."""
+    big = json.dumps({"pad": "x" * 20000, "imei": "356938035643809"}).encode()  # > 16 KiB: two DATA frames, many TCP segments
+    client, server = h2_exchange("api.h2.example.com", [
+        ("POST", "/v1/loc?lat=48.858370&lon=2.294481", [("content-type", "application/json")], b'{"adid":"38400000-8cf0-11bd-b23e-10b96e40000d"}'),
+        ("PUT", "/big", [("content-type", "application/json"), ("x-trace", "t1")], big),
+    ], response_body=b'{"email":"jane.tester@example.org"}')  # a response body: never a request observation
+    wire = tls_exchange("api.h2.example.com", client, server, keylog, alpn="h2")
+    h2 = TcpConversation("10.0.2.15", "93.184.216.34", 40003, 443)
     for from_client, data in wire:
-        conversation.send(from_client, data)
+        h2.send(from_client, data)
+    first, second = _plain_conversations()
     capture = tmp_path / "h2.pcap"
-    write_pcap(capture, [conversation])
+    write_pcap(capture, [first, h2, second])
+    assert b"38400000-8cf0-11bd-b23e-10b96e40000d\"}" not in capture.read_bytes()  # the h2 body is encrypted on the wire
+    return capture
+
+
+def test_http2_over_tls_requests_are_read(tmp_path):
+    keylog = tmp_path / "keys.log"
+    capture = _h2_capture(tmp_path, keylog)
     result = analyse_capture(capture, keylog=keylog)
-    assert result.requests_read == 0
+    assert result.requests_read == 4
+    assert result.anomalies == ()
+    assert rows(result) == [
+        (0, "body.json:$.email", "email", "email", "jane.tester@example.org", "pattern", None),
+        (0, "body.json:$.lat", "precise_location", "coordinates", "48.85837,2.294481", "pattern", None),
+        (0, "query:adid", "device_or_other_ids", "advertising_id", "38400000-8cf0-11bd-b23e-10b96e40000d", "pattern", None),
+        (1, "body.json:$.adid", "device_or_other_ids", "advertising_id", "38400000-8cf0-11bd-b23e-10b96e40000d", "pattern", None),
+        (1, "query:lat", "precise_location", "coordinates", "48.858370,2.294481", "pattern", None),
+        (2, "body.json:$.imei", "device_or_other_ids", "imei", "356938035643809", "pattern", None),
+        (3, "body.form:imei", "device_or_other_ids", "imei", "356938035643809", "pattern", None),
+    ]
+    h2 = [o for o in result.observations if o.request_index in (1, 2)]
+    assert [(o.host, o.url, o.server_ip) for o in h2] == [
+        ("api.h2.example.com", "https://api.h2.example.com/v1/loc?lat=48.858370&lon=2.294481", "93.184.216.34"),
+        ("api.h2.example.com", "https://api.h2.example.com/v1/loc?lat=48.858370&lon=2.294481", "93.184.216.34"),
+        ("api.h2.example.com", "https://api.h2.example.com/big", "93.184.216.34"),
+    ]
+    assert rows(analyse_capture(capture, keylog=keylog)) == rows(result)  # deterministic
+
+
+def test_http2_requests_fields(tmp_path):
+    from datasafety.traffic.pcap import read_pcap
+
+    keylog = tmp_path / "keys.log"
+    capture = _h2_capture(tmp_path, keylog)
+    requests = list(read_pcap(capture, keylog))
+    assert [(r.index, r.method, r.url) for r in requests] == [
+        (0, "POST", "http://api.example.com/v1/loc?adid=38400000-8cf0-11bd-b23e-10b96e40000d"),
+        (1, "POST", "https://api.h2.example.com/v1/loc?lat=48.858370&lon=2.294481"),
+        (2, "PUT", "https://api.h2.example.com/big"),
+        (3, "POST", "http://big.example.net/form"),
+    ]
+    assert requests[1].headers == (("content-type", "application/json"),)
+    assert requests[1].body == b'{"adid":"38400000-8cf0-11bd-b23e-10b96e40000d"}'
+    assert requests[2].headers == (("content-type", "application/json"), ("x-trace", "t1"))
+    assert requests[2].body == json.dumps({"pad": "x" * 20000, "imei": "356938035643809"}).encode()
+    assert (requests[2].host, requests[2].server_ip, requests[2].body_truncated) == ("api.h2.example.com", "93.184.216.34", False)
+
+
+def test_http2_without_its_keys_is_reported_not_silently_dropped(tmp_path):
+    keylog = tmp_path / "keys.log"
+    capture = _h2_capture(tmp_path, keylog)
+    other_keys = tmp_path / "other.log"
+    other_keys.write_text("".join(line.replace(line.split(" ")[1], "00" * 32, 1) + "\n" for line in keylog.read_text().splitlines() if line.strip()), encoding="utf-8")
+    result = analyse_capture(capture, keylog=other_keys)
+    assert result.requests_read == 2  # the two plain HTTP/1 requests
     assert [(a.kind, a.detail) for a in result.anomalies] == [
-        ("http2_not_read", "1 HTTP/2 HEADERS frames were decrypted but HTTP/2 requests are not analysed yet"),
+        ("http2_not_read", "1 TLS connections offered HTTP/2 but nothing in them was decrypted (session keys missing from the key log?); their requests are not analysed"),
     ]

@@ -107,3 +107,37 @@ def tls_exchange(host: str, request: bytes, response: bytes, keylog: Path, alpn:
             pass
         pump()
         return wire
+
+
+def h2_exchange(authority: str, requests: list[tuple[str, str, list[tuple[str, str]], bytes]], response_body: bytes = b"") -> tuple[bytes, bytes]:
+    """HTTP/2 bytes of a client and a server (the ``h2`` package frames them, RFC 9113).
+
+    ``requests`` are ``(method, path, headers, body)``, sent on streams 1, 3, 5, ... with a
+    body split into DATA frames of at most the default 16 KiB frame size. The server answers
+    every stream with ``:status 200`` and ``response_body``. Returns ``(client, server)``
+    bytes for :func:`tls_exchange`.
+    """
+    import h2.config
+    import h2.connection
+    import h2.settings
+
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    client.initiate_connection()
+    client.increment_flow_control_window(1 << 24)
+    for number, (method, path, headers, body) in enumerate(requests):
+        stream = 1 + 2 * number
+        pseudo = [(":method", method), (":scheme", "https"), (":authority", authority), (":path", path)]
+        client.send_headers(stream, pseudo + list(headers), end_stream=not body)
+        for start in range(0, len(body), 16384):
+            client.send_data(stream, body[start : start + 16384], end_stream=start + 16384 >= len(body))
+    client_bytes = client.data_to_send()
+    server = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+    server.initiate_connection()
+    server.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1 << 24})
+    server.receive_data(client_bytes)
+    for number in range(len(requests)):
+        stream = 1 + 2 * number
+        server.send_headers(stream, [(":status", "200"), ("content-type", "application/json")], end_stream=not response_body)
+        if response_body:
+            server.send_data(stream, response_body, end_stream=True)
+    return client_bytes, server.data_to_send()

@@ -8,8 +8,14 @@ body (``http_http_file_data_raw``; body decompression is switched off so that
 :mod:`datasafety.traffic.peel` sees and reports the content coding). The server address is
 read from the IPv4/IPv6 header bytes (``ip_raw``/``ipv6_raw``).
 
-No TLS or TCP is implemented here. HTTP/2 streams are not read yet; when a key log is given,
-a second pass counts decrypted HTTP/2 HEADERS frames and reports them (``http2_not_read``).
+When a key log is given, a second pass (:mod:`datasafety.traffic.pcap_http2`) reads the
+decrypted HTTP/2 requests from tshark's HTTP/2 dissector; both kinds of requests are yielded
+in capture order (frame of the request's first HEADERS frame / HTTP/1 request frame).
+HTTP/2 that cannot be read is reported (``http2_not_read``): HEADERS frames whose header
+block could not be decoded, and TLS connections that offered ``h2`` but in which no HTTP was
+decrypted (session keys missing from the key log).
+
+No TLS, TCP or HTTP/2 framing is implemented here.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 from datasafety.traffic.model import Anomaly, CapturedRequest, host_of
+from datasafety.traffic.pcap_http2 import Http2Pass, Http2Request, read_http2
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 TSHARK_TIMEOUT_S = 600
@@ -94,6 +101,11 @@ def read_pcap(path: Path, keylog: Path | None = None) -> Iterator[CapturedReques
         else:
             command += ["-o", f"tls.keylog_file:{keylog}"]
     command += ["-Y", "http.request", "-T", "ek", "-x", "-j", "http"]
+    http2 = Http2Pass()
+    if keylog is not None and keylog.is_file():
+        http2 = read_http2(tshark, path, keylog, TSHARK_TIMEOUT_S)
+    pending = list(reversed(http2.requests))  # pop() gives the earliest
+    line_number = -1
     index = 0
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
@@ -104,6 +116,11 @@ def read_pcap(path: Path, keylog: Path | None = None) -> Iterator[CapturedReques
     for line in process.stdout:
         if not line.startswith(b'{"timestamp"'):
             continue
+        line_number += 1
+        frame = http2.http1_frames[line_number] if line_number < len(http2.http1_frames) else None
+        while pending and frame is not None and pending[-1].frame < frame:
+            yield _http2_request(pending.pop(), index)
+            index += 1
         try:
             layers = json.loads(line)["layers"]
         except (ValueError, KeyError):
@@ -149,6 +166,9 @@ def read_pcap(path: Path, keylog: Path | None = None) -> Iterator[CapturedReques
                 body_truncated=truncated,
             )
             index += 1
+    while pending:
+        yield _http2_request(pending.pop(), index)
+        index += 1
     try:
         _, stderr = process.communicate(timeout=TSHARK_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -166,19 +186,22 @@ def read_pcap(path: Path, keylog: Path | None = None) -> Iterator[CapturedReques
         yield Anomaly(kind, f"tshark: {message[:300] or f'exit status {process.returncode}'}")
     elif index == 0 and keylog is None:
         yield Anomaly("no_plain_http", "no plain HTTP/1.x request found; TLS traffic needs --keylog FILE")
-    if keylog is not None and keylog.is_file():
-        http2 = _count_http2_headers(tshark, path, keylog)
-        if http2:
-            yield Anomaly("http2_not_read", f"{http2} HTTP/2 HEADERS frames were decrypted but HTTP/2 requests are not analysed yet")
+    if http2.undecoded_headers:
+        yield Anomaly("http2_not_read", f"{http2.undecoded_headers} HTTP/2 HEADERS frames could not be decoded (header compression state lost, e.g. capture started mid-connection); those requests are not analysed")
+    if http2.undecrypted_h2_connections:
+        yield Anomaly("http2_not_read", f"{http2.undecrypted_h2_connections} TLS connections offered HTTP/2 but nothing in them was decrypted (session keys missing from the key log?); their requests are not analysed")
 
 
-def _count_http2_headers(tshark: str, path: Path, keylog: Path) -> int:
-    """Number of decrypted HTTP/2 HEADERS frames (a second, cheap tshark pass)."""
-    try:
-        done = subprocess.run(
-            [tshark, "-n", "-r", str(path), "-o", f"tls.keylog_file:{keylog}", "-Y", "http2.type == 1", "-T", "fields", "-e", "frame.number"],
-            capture_output=True, timeout=TSHARK_TIMEOUT_S, stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return 0
-    return sum(1 for line in done.stdout.splitlines() if line.strip())
+def _http2_request(request: Http2Request, index: int) -> CapturedRequest:
+    authority = request.authority or next((v for n, v in request.headers if n.lower() == "host"), "")
+    url = f"{request.scheme}://{authority}{request.path}"
+    return CapturedRequest(
+        index=index,
+        method=request.method,
+        url=url,
+        host=host_of(url) or authority.lower(),
+        headers=tuple(request.headers),
+        body=bytes(request.body),
+        server_ip=request.server_ip,
+        body_truncated=request.body_truncated,
+    )
