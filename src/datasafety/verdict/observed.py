@@ -119,11 +119,19 @@ def _observed(verdict: Verdict, obs: list[LinkedObservation], labels: dict[str, 
     decimals = [o.observation["precision"]["decimals"] for o in obs if o.observation.get("precision")]
     if decimals:
         best = max(decimals)
-        precision = f" with up to {best} decimal places"
-    explanation = (
-        f"{label}: seen in captured traffic{precision}: {len(obs)} value{'s' if len(obs) != 1 else ''} sent "
-        f"to {_destinations(third or obs)}" + (", a third party" if third else ", the publisher's own domain") + "."
-    )
+        precision = f" with up to {best} decimal place{'s' if best != 1 else ''}"
+
+    def values(n: int) -> str:
+        return f"{n} value{'s' if n != 1 else ''}"
+
+    if third:
+        explanation = f"{label}: seen in captured traffic{precision}: {values(len(third))} sent to {_destinations(third)}, a third party"
+        own = len(obs) - len(third)
+        if own:
+            explanation += f"; {values(own)} to the publisher's own domain"
+        explanation += "."
+    else:
+        explanation = f"{label}: seen in captured traffic{precision}: {values(len(obs))} sent to {_destinations(obs)}, the publisher's own domain."
     if actors:
         explanation += f" The host is named in the code of {', '.join(names.get(a, a) for a in actors)}."
     return Verdict(

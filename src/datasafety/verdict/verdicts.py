@@ -220,7 +220,7 @@ def decide(
                     tuple(actors),
                     tuple(s.id for s in permitted) + perm_ids,
                     f"{label}: {route}; {_actor_names(actors, actor_names)} "
-                    f"call{'s' if len(actors) == 1 else ''} APIs that return it "
+                    f"use{'s' if len(actors) == 1 else ''} APIs that give access to it "
                     f"({len(permitted)} call site{'s' if len(permitted) != 1 else ''}).{reach_note} "
                     "The app can collect it; that is not proof that it does.",
                 )
