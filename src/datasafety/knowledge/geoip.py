@@ -20,8 +20,10 @@ import re
 import socket
 from bisect import bisect_right
 from dataclasses import dataclass, field
+
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from datasafety.knowledge.sources import KnowledgeSource, file_sha256
 
@@ -64,29 +66,12 @@ class _Table:
     generated: str
 
 
-@lru_cache(maxsize=8)
-def _load_v4(path: str, _mtime: int) -> _Table:
-    starts, ends, countries = [], [], []
-    generated = ""
-    for line in _read_lines(Path(path)):
-        if not line or line[0] == "#":
-            match = _GENERATED_RE.match(line)
-            if match and not generated:
-                generated = match.group(1).strip()
-            continue
-        start, end, country = line.split(",", 2)
-        starts.append(int(start))
-        ends.append(int(end))
-        countries.append(country.strip())
-    return _sorted(starts, ends, countries, generated)
-
-
 def _v6_int(text: str) -> int:
     return int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
 
 
-@lru_cache(maxsize=8)
-def _load_v6(path: str, _mtime: int) -> _Table:
+def _load(path: str, address: Callable[[str], int]) -> _Table:
+    """Read ``start,end,CC`` lines (``address`` turns start/end into integers) and the header's date."""
     starts, ends, countries = [], [], []
     generated = ""
     for line in _read_lines(Path(path)):
@@ -96,10 +81,22 @@ def _load_v6(path: str, _mtime: int) -> _Table:
                 generated = match.group(1).strip()
             continue
         start, end, country = line.split(",", 2)
-        starts.append(_v6_int(start))
-        ends.append(_v6_int(end))
+        starts.append(address(start))
+        ends.append(address(end))
         countries.append(country.strip())
     return _sorted(starts, ends, countries, generated)
+
+
+@lru_cache(maxsize=8)
+def _load_v4(path: str, _mtime: int) -> _Table:
+    """IPv4 file: addresses written as integers."""
+    return _load(path, int)
+
+
+@lru_cache(maxsize=8)
+def _load_v6(path: str, _mtime: int) -> _Table:
+    """IPv6 file: addresses written as text."""
+    return _load(path, _v6_int)
 
 
 def _sorted(starts, ends, countries, generated) -> _Table:
