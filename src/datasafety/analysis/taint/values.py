@@ -239,38 +239,14 @@ def freeze(heap: Heap) -> frozenset:
     return frozenset(heap.items())
 
 
-def deep_taint(heap: Heap, v: Val | None, depth: int = 3) -> frozenset:
-    """Taint of ``v`` and of everything reachable from it (``depth`` field levels)."""
+def _deep_union(heap: Heap, v: Val | None, depth: int, attr: str) -> frozenset:
+    """Union of ``attr`` (``taint`` or ``strs``) over ``v`` and what is reachable from it.
+
+    Walks ``depth`` field levels; callback cells (``@cb...``) are not followed.
+    """
     if v is None:
         return EMPTY
-    taint = v.taint
-    frontier = set(v.objs)
-    seen = set(frontier)
-    for _ in range(depth):
-        nxt = set()
-        for obj in frontier:
-            cell = heap.get(obj)
-            if not cell:
-                continue
-            for f, w in cell.items():
-                if f.startswith("@cb"):
-                    continue
-                taint = taint | w.taint
-                for o in w.objs:
-                    if o not in seen:
-                        seen.add(o)
-                        nxt.add(o)
-        if not nxt:
-            break
-        frontier = nxt
-    return taint
-
-
-def deep_strs(heap: Heap, v: Val | None, depth: int = 3) -> frozenset:
-    """String constants of ``v`` and of everything reachable from it."""
-    if v is None:
-        return EMPTY
-    strs = v.strs
+    found = getattr(v, attr)
     frontier = set(v.objs)
     seen = set(frontier)
     for _ in range(depth):
@@ -279,7 +255,7 @@ def deep_strs(heap: Heap, v: Val | None, depth: int = 3) -> frozenset:
             for f, w in (heap.get(obj) or {}).items():
                 if f.startswith("@cb"):
                     continue
-                strs = strs | w.strs
+                found = found | getattr(w, attr)
                 for o in w.objs:
                     if o not in seen:
                         seen.add(o)
@@ -287,7 +263,17 @@ def deep_strs(heap: Heap, v: Val | None, depth: int = 3) -> frozenset:
         if not nxt:
             break
         frontier = nxt
-    return strs
+    return found
+
+
+def deep_taint(heap: Heap, v: Val | None, depth: int = 3) -> frozenset:
+    """Taint of ``v`` and of everything reachable from it (``depth`` field levels)."""
+    return _deep_union(heap, v, depth, "taint")
+
+
+def deep_strs(heap: Heap, v: Val | None, depth: int = 3) -> frozenset:
+    """String constants of ``v`` and of everything reachable from it."""
+    return _deep_union(heap, v, depth, "strs")
 
 
 def content_data(heap: Heap, v: Val | None) -> Val:
