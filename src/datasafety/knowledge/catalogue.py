@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from datasafety.knowledge.sources import KnowledgeSource, file_sha256
+from datasafety.knowledge.sources import KnowledgeSource, project_file_source
 
 DATA_DIR = Path(str(resources.files("datasafety.knowledge") / "data"))
 
@@ -103,31 +103,6 @@ class Knowledge:
     data_types: tuple[DataType, ...]
     sources: tuple[KnowledgeSource, ...]
 
-    def sdk(self, sdk_id: str) -> Sdk | None:
-        return _sdk_map(self).get(sdk_id)
-
-    def data_type(self, data_type_id: str) -> DataType | None:
-        return next((d for d in self.data_types if d.id == data_type_id), None)
-
-
-@functools.lru_cache(maxsize=8)
-def _sdk_map_cached(key: int, sdks: tuple[Sdk, ...]) -> dict[str, Sdk]:
-    return {s.id: s for s in sdks}
-
-
-def _sdk_map(knowledge: Knowledge) -> dict[str, Sdk]:
-    return _sdk_map_cached(id(knowledge.sdks), knowledge.sdks)
-
-
-def _source(name: str, path: Path, raw: dict) -> KnowledgeSource:
-    return KnowledgeSource(
-        name=name,
-        version=str(raw.get("version", "unversioned")),
-        sha256=file_sha256(path),
-        path=path.name,
-        licence=str(raw.get("licence", "")),
-    )
-
 
 def _rules(raw: list) -> tuple[PermissionRule, ...]:
     return tuple(
@@ -152,7 +127,7 @@ def load_knowledge(data_dir: str | None = None) -> Knowledge:
 
     path = base / "api_catalogue.json"
     raw = json.loads(path.read_text(encoding="utf-8"))
-    sources.append(_source("api_catalogue", path, raw))
+    sources.append(project_file_source("api_catalogue", path, raw))
     apis = tuple(
         SensitiveApi(
             id=e["id"],
@@ -170,7 +145,7 @@ def load_knowledge(data_dir: str | None = None) -> Knowledge:
 
     path = base / "sdk_catalogue.json"
     raw = json.loads(path.read_text(encoding="utf-8"))
-    sources.append(_source("sdk_catalogue", path, raw))
+    sources.append(project_file_source("sdk_catalogue", path, raw))
     sdks = tuple(
         Sdk(
             id=e["id"],
@@ -188,12 +163,12 @@ def load_knowledge(data_dir: str | None = None) -> Knowledge:
 
     path = base / "permissions.json"
     raw = json.loads(path.read_text(encoding="utf-8"))
-    sources.append(_source("permission_map", path, raw))
+    sources.append(project_file_source("permission_map", path, raw))
     permissions = dict(raw["permissions"])
 
     path = base / "data_types.json"
     raw = json.loads(path.read_text(encoding="utf-8"))
-    sources.append(_source("data_types", path, raw))
+    sources.append(project_file_source("data_types", path, raw))
     data_types = tuple(DataType(**d) for d in raw["data_types"])
 
     return Knowledge(apis=apis, sdks=sdks, permissions=permissions, data_types=data_types, sources=tuple(sources))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datasafety.knowledge.catalogue import DATA_DIR
-from datasafety.knowledge.sources import KnowledgeSource, file_sha256
+from datasafety.knowledge.sources import KnowledgeSource, project_file_source
 
 SINK_KINDS = ("network", "sms", "log", "file", "ipc")
 
@@ -141,16 +141,6 @@ class FlowKnowledge:
     knowledge_sources: tuple[KnowledgeSource, ...]
 
 
-def _source(name: str, path: Path, raw: dict) -> KnowledgeSource:
-    return KnowledgeSource(
-        name=name,
-        version=str(raw.get("version", "unversioned")),
-        sha256=file_sha256(path),
-        path=path.name,
-        licence=str(raw.get("licence", "")),
-    )
-
-
 @functools.lru_cache(maxsize=4)
 def load_flow_knowledge(data_dir: str | None = None) -> FlowKnowledge:
     """Load ``framework_model.json`` and ``sources_sinks.json``.
@@ -161,7 +151,7 @@ def load_flow_knowledge(data_dir: str | None = None) -> FlowKnowledge:
     base = Path(data_dir) if data_dir else DATA_DIR
     path = base / "framework_model.json"
     raw = json.loads(path.read_text(encoding="utf-8"))
-    used = [_source("framework_model", path, raw)]
+    used = [project_file_source("framework_model", path, raw)]
     lifecycles = {
         kind: Lifecycle(
             kind=kind,
@@ -189,7 +179,7 @@ def load_flow_knowledge(data_dir: str | None = None) -> FlowKnowledge:
 
     path = base / "sources_sinks.json"
     raw2 = json.loads(path.read_text(encoding="utf-8"))
-    used.append(_source("sources_sinks", path, raw2))
+    used.append(project_file_source("sources_sinks", path, raw2))
     sources = tuple(
         SourceSpec(
             id=s["id"],

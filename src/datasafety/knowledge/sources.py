@@ -43,3 +43,14 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def project_file_source(name: str, path: Path, raw: dict) -> KnowledgeSource:
+    """Provenance of one of the project's own JSON knowledge files (its ``version`` and ``licence`` keys)."""
+    return KnowledgeSource(
+        name=name,
+        version=str(raw.get("version", "unversioned")),
+        sha256=file_sha256(path),
+        path=path.name,
+        licence=str(raw.get("licence", "")),
+    )
