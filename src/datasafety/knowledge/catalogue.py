@@ -125,9 +125,13 @@ def load_knowledge(data_dir: str | None = None) -> Knowledge:
     base = Path(data_dir) if data_dir else DATA_DIR
     sources = []
 
-    path = base / "api_catalogue.json"
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    sources.append(project_file_source("api_catalogue", path, raw))
+    def read(name: str, file_name: str) -> dict:
+        path = base / file_name
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        sources.append(project_file_source(name, path, raw))
+        return raw
+
+    raw = read("api_catalogue", "api_catalogue.json")
     apis = tuple(
         SensitiveApi(
             id=e["id"],
@@ -143,9 +147,7 @@ def load_knowledge(data_dir: str | None = None) -> Knowledge:
         for e in raw["apis"]
     )
 
-    path = base / "sdk_catalogue.json"
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    sources.append(project_file_source("sdk_catalogue", path, raw))
+    raw = read("sdk_catalogue", "sdk_catalogue.json")
     sdks = tuple(
         Sdk(
             id=e["id"],
@@ -161,14 +163,10 @@ def load_knowledge(data_dir: str | None = None) -> Knowledge:
         for e in raw["sdks"]
     )
 
-    path = base / "permissions.json"
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    sources.append(project_file_source("permission_map", path, raw))
+    raw = read("permission_map", "permissions.json")
     permissions = dict(raw["permissions"])
 
-    path = base / "data_types.json"
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    sources.append(project_file_source("data_types", path, raw))
+    raw = read("data_types", "data_types.json")
     data_types = tuple(DataType(**d) for d in raw["data_types"])
 
     return Knowledge(apis=apis, sdks=sdks, permissions=permissions, data_types=data_types, sources=tuple(sources))
