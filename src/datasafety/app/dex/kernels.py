@@ -192,6 +192,20 @@ def descriptor_prefix_match(buf, starts, lengths_set, pattern_hashes, pattern_id
 
 
 @njit(cache=True, nogil=True)
+def _class_data_header(buf, off, n):
+    """The four ULEB128 counts opening a ``class_data_item``: (static fields, instance
+    fields, direct methods, virtual methods, next offset); next offset -1 when malformed."""
+    counts = np.zeros(4, dtype=np.int64)
+    if off >= n:
+        return np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(-1)
+    for i in range(4):
+        counts[i], off = _uleb(buf, off, n)
+        if off < 0:
+            break
+    return counts[0], counts[1], counts[2], counts[3], off
+
+
+@njit(cache=True, nogil=True)
 def parse_class_data(buf, class_data_offs, method_ids_size):
     """Walk every ``class_data_item``.
 
@@ -208,22 +222,7 @@ def parse_class_data(buf, class_data_offs, method_ids_size):
         off = class_data_offs[c]
         if off == 0:
             continue
-        if off >= n:
-            bad[c] = 1
-            continue
-        sf, off = _uleb(buf, off, n)
-        if off < 0:
-            bad[c] = 1
-            continue
-        inf, off = _uleb(buf, off, n)
-        if off < 0:
-            bad[c] = 1
-            continue
-        dm, off = _uleb(buf, off, n)
-        if off < 0:
-            bad[c] = 1
-            continue
-        vm, off = _uleb(buf, off, n)
+        sf, inf, dm, vm, off = _class_data_header(buf, off, n)
         if off < 0:
             bad[c] = 1
             continue
@@ -241,10 +240,7 @@ def parse_class_data(buf, class_data_offs, method_ids_size):
         off = class_data_offs[c]
         if off == 0 or bad[c]:
             continue
-        sf, off = _uleb(buf, off, n)
-        inf, off = _uleb(buf, off, n)
-        dm, off = _uleb(buf, off, n)
-        vm, off = _uleb(buf, off, n)
+        sf, inf, dm, vm, off = _class_data_header(buf, off, n)
         for _ in range(sf + inf):
             _, off = _uleb(buf, off, n)
             if off < 0:
