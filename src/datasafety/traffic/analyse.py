@@ -18,6 +18,16 @@ class KnowledgeError(ValueError):
     """A knowledge file given explicitly could not be loaded."""
 
 
+def _load_optional(path, load, error: type[Exception]):
+    """``load(path)`` when a path is given, else None; ``error`` becomes :class:`KnowledgeError`."""
+    if path is None:
+        return None
+    try:
+        return load(path)
+    except error as exc:
+        raise KnowledgeError(str(exc)) from None
+
+
 def load_knowledge(trackers: Path | str | None, whotracksme: Path | str | None, geoip_dir: Path | str | None):
     """Load the optional knowledge sets; paths fall back to their environment variables.
 
@@ -28,25 +38,9 @@ def load_knowledge(trackers: Path | str | None, whotracksme: Path | str | None, 
     from datasafety.knowledge import geoip as geoip_mod
     from datasafety.knowledge import whotracksme as wtm_mod
 
-    exodus = wtm = geo = None
-    path = exodus_mod.resolve_path(trackers)
-    if path is not None:
-        try:
-            exodus = _cached_exodus(str(Path(path).resolve()))
-        except exodus_mod.TrackerFileError as exc:
-            raise KnowledgeError(str(exc)) from None
-    path = wtm_mod.resolve_path(whotracksme)
-    if path is not None:
-        try:
-            wtm = wtm_mod.load_whotracksme(path)
-        except wtm_mod.WhoTracksMeError as exc:
-            raise KnowledgeError(str(exc)) from None
-    path = geoip_mod.resolve_dir(geoip_dir)
-    if path is not None:
-        try:
-            geo = geoip_mod.load_geoip(path)
-        except geoip_mod.GeoIPError as exc:
-            raise KnowledgeError(str(exc)) from None
+    exodus = _load_optional(exodus_mod.resolve_path(trackers), lambda p: _cached_exodus(str(Path(p).resolve())), exodus_mod.TrackerFileError)
+    wtm = _load_optional(wtm_mod.resolve_path(whotracksme), wtm_mod.load_whotracksme, wtm_mod.WhoTracksMeError)
+    geo = _load_optional(geoip_mod.resolve_dir(geoip_dir), geoip_mod.load_geoip, geoip_mod.GeoIPError)
     return exodus, wtm, geo
 
 
