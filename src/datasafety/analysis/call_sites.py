@@ -114,10 +114,8 @@ _REF_KIND = {"invoke": kernels.REF_INVOKE, "field": kernels.REF_FIELD_READ, "str
 
 
 def _strings_in_row(dex: DexIndex, row: int) -> set[int]:
-    lo = np.searchsorted(dex.ref_row, row, side="left")
-    hi = np.searchsorted(dex.ref_row, row, side="right")
-    kinds = dex.ref_kind[lo:hi]
-    return set(int(t) for t in dex.ref_target[lo:hi][kinds == kernels.REF_STRING])
+    kinds, targets, _ = dex.row_refs(row)
+    return set(int(t) for t in targets[kinds == kernels.REF_STRING])
 
 
 def _permission_state(api: SensitiveApi, data_type: str, target_sdk: int, requested: set[str]) -> tuple[tuple[str, ...], bool] | None:

@@ -196,6 +196,12 @@ class DexIndex:
         ok2 = (desc >= 0) & (desc < len(self.string_starts))
         return np.where(ok2, self.string_starts[np.where(ok2, desc, 0)], -1)
 
+    def row_refs(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(kinds, targets, pcs) of the references in defined method ``row`` (views, in pc order)."""
+        lo = np.searchsorted(self.ref_row, row, side="left")
+        hi = np.searchsorted(self.ref_row, row, side="right")
+        return self.ref_kind[lo:hi], self.ref_target[lo:hi], self.ref_pc[lo:hi]
+
     def code_units(self, row: int) -> np.ndarray:
         """The 16-bit code units of defined method ``row`` (decoded on demand)."""
         off = int(self.def_code_off[row])
