@@ -92,6 +92,9 @@ class DataType:
     play_category: str
     play_data_type: str
     kind: str
+    implied_by: tuple[str, ...] = ()
+    """Data types whose call sites also give this one (a precise fix is an approximate one)."""
+    implied_by_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,6 @@ def load_knowledge(data_dir: str | None = None) -> Knowledge:
     permissions = dict(raw["permissions"])
 
     raw = read("data_types", "data_types.json")
-    data_types = tuple(DataType(**d) for d in raw["data_types"])
+    data_types = tuple(DataType(**{**d, "implied_by": tuple(d.get("implied_by") or ())}) for d in raw["data_types"])
 
     return Knowledge(apis=apis, sdks=sdks, permissions=permissions, data_types=data_types, sources=tuple(sources))

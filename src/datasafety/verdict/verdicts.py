@@ -147,10 +147,13 @@ def decide(
     verdicts = []
     for dt in knowledge.data_types:
         sites = [s for s in call_sites if s.data_type == dt.id]
-        if dt.id == "approximate_location":
-            # A precise fix is also an approximate one: precise-location call sites count here too.
+        if dt.implied_by:
+            # Call sites of the implying data types give this one too (data_types.json, implied_by).
             seen = {(s.dex, s.caller_class, s.caller_method, s.pc) for s in sites}
-            sites += [s for s in call_sites if s.data_type == "precise_location" and (s.dex, s.caller_class, s.caller_method, s.pc) not in seen]
+            sites += [
+                s for s in call_sites
+                if s.data_type in dt.implied_by and (s.dex, s.caller_class, s.caller_method, s.pc) not in seen
+            ]
         permitted = [s for s in sites if s.permission_requested]
         # Permissions that give access at this target SDK, per the API catalogue's rules.
         granting = _granting_permissions(knowledge, dt.id, target_sdk)
