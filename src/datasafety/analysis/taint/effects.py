@@ -120,19 +120,8 @@ def _keys(v: Val | None) -> list[str]:
 def _key_read(engine, heap, obj_val: Val | None, key: Val | None) -> Val | None:
     if obj_val is None:
         return None
-    out = None
     exact = key is not None and key.exact and key.strs
-    for o in obj_val.objs:
-        cells = engine.cells(heap, o)
-        if exact:
-            for s in key.strs:
-                out = join(out, cells.get(f"@key:{s}"))
-            out = join(out, cells.get("@key:*"))
-        else:
-            for k, w in cells.items():
-                if k.startswith("@key:"):
-                    out = join(out, w)
-    return out
+    return engine.keyed_read(heap, obj_val.objs, "@key:", key.strs if exact else None, "@key:*")
 
 
 # ----------------------------------------------------------------- effects

@@ -463,20 +463,28 @@ class Engine:
         for o in ref.objs:
             self.heap_write(heap, o, name, value, strong)
 
+    def keyed_read(self, heap: Heap, objs, prefix: str, keys, wildcard: str, out: Val | None = None) -> Val | None:
+        """Join, over ``objs``, of the cells ``prefix + key`` for each of ``keys`` and the ``wildcard``
+        cell; with ``keys`` None (key unknown), of every cell whose name starts with ``prefix``.
+        Array elements (``[n]``) and map entries (``@key:k``) are read this way."""
+        for o in objs:
+            cells = self.cells(heap, o)
+            if keys is not None:
+                for key in keys:
+                    out = join(out, cells.get(prefix + key))
+                out = join(out, cells.get(wildcard))
+            else:
+                for name, value in cells.items():
+                    if name.startswith(prefix):
+                        out = join(out, value)
+        return out
+
     def array_read(self, heap: Heap, arr: Val | None, idx: Val | None) -> Val:
         if arr is None:
             return NONE
-        out = taint_only(arr) if arr.taint else None
         n = idx.num if idx is not None else None
-        for o in arr.objs:
-            cells = self.cells(heap, o)
-            if n is not None:
-                out = join(out, cells.get(f"[{n}]"))
-                out = join(out, cells.get("[*]"))
-            else:
-                for k, v in cells.items():
-                    if k.startswith("["):
-                        out = join(out, v)
+        out = self.keyed_read(heap, arr.objs, "[", None if n is None else (f"{n}]",), "[*]",
+                              taint_only(arr) if arr.taint else None)
         if idx is not None and idx.taint:
             out = join(out, taint_only(idx))
         return out if out is not None else NONE
