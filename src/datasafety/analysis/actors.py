@@ -97,12 +97,5 @@ class ActorResolver:
         return None
 
 
-def dotted(descriptor: str) -> str:
-    """``Lcom/foo/Bar$Baz;`` -> ``com.foo.Bar$Baz``."""
-    if descriptor.startswith("L") and descriptor.endswith(";"):
-        return descriptor[1:-1].replace("/", ".")
-    return descriptor
-
-
 def in_package(dotted_class: str, package: str) -> bool:
     return bool(package) and (dotted_class == package or dotted_class.startswith(package + "."))

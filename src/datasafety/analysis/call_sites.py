@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from datasafety.analysis.actors import FIRST_PARTY, ActorResolver, dotted, in_package
+from datasafety.analysis.actors import FIRST_PARTY, ActorResolver, in_package
 from datasafety.analysis.precision import LOCATION_TYPES, location_precision
 from datasafety.app.dex import kernels
-from datasafety.app.dex.index import DexIndex
+from datasafety.app.dex.index import DexIndex, dotted
 from datasafety.app.model import AppModel
 from datasafety.knowledge.catalogue import Knowledge, SensitiveApi
 

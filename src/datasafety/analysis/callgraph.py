@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit
 
 from datasafety.app.dex import kernels
-from datasafety.app.dex.index import DexIndex
+from datasafety.app.dex.index import DexIndex, dotted
 from datasafety.app.model import AppModel
 
 ACC_PRIVATE = 0x2
@@ -324,8 +324,7 @@ class CallGraph:
     def method_label(self, gm: int) -> str:
         """``com.foo.Bar.method(Ljava/lang/String;)V``."""
         cls, name, proto = self.method_parts(gm)
-        dotted = cls[1:-1].replace("/", ".") if cls.startswith("L") and cls.endswith(";") else cls
-        return f"{dotted}.{name}{proto}"
+        return f"{dotted(cls)}.{name}{proto}"
 
     def dex_of(self, gm: int) -> DexIndex:
         return self.app.dex[int(self.m_dex[gm])]

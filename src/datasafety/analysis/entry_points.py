@@ -33,7 +33,7 @@ from numba import njit
 from datasafety.analysis.actors import in_package
 from datasafety.analysis.callgraph import ACC_STATIC, CallGraph
 from datasafety.app.dex import kernels
-from datasafety.app.dex.index import fnv1a
+from datasafety.app.dex.index import dotted, fnv1a
 from datasafety.app.manifest import Component
 from datasafety.knowledge.flows import FlowKnowledge
 
@@ -295,7 +295,7 @@ class CallbackFinder:
             if gm in seen:
                 continue
             seen.add(gm)
-            cls = cg.type_descriptor(t)[1:-1].replace("/", ".")
+            cls = dotted(cg.type_descriptor(t))
             if cb >= 0:
                 reason = f"callback {self.callbacks[cb].class_name} on {cls}"
             else:

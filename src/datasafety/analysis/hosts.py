@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datasafety.analysis.actors import FIRST_PARTY, ActorResolver, dotted
+from datasafety.analysis.actors import FIRST_PARTY, ActorResolver
+from datasafety.app.dex.index import dotted
 from datasafety.app.dex import kernels
 from datasafety.app.model import AppModel
 

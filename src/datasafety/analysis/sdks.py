@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from datasafety.analysis.actors import ActorResolver, dotted
+from datasafety.analysis.actors import ActorResolver
+from datasafety.app.dex.index import dotted
 from datasafety.app.model import AppModel
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from datasafety.analysis.taint.library import dotted
+from datasafety.app.dex.index import dotted
 from datasafety.analysis.taint.values import (
     EMPTY,
     MAX_STR_LEN,

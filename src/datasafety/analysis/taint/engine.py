@@ -37,7 +37,8 @@ from datasafety.analysis.callgraph import (
 from datasafety.analysis.feasible import Feasibility
 from datasafety.analysis.taint import ir
 from datasafety.analysis.taint.interpreter import Summary, interpret
-from datasafety.analysis.taint.library import Library, Match, SourceMatch, dotted
+from datasafety.analysis.taint.library import Library, Match, SourceMatch
+from datasafety.app.dex.index import dotted
 from datasafety.analysis.taint.values import (
     EMPTY,
     Cell,

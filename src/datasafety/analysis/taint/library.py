@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from datasafety.analysis.callgraph import CallGraph
 from datasafety.knowledge.catalogue import Knowledge, SensitiveApi
+from datasafety.app.dex.index import dotted
 from datasafety.knowledge.flows import FlowKnowledge, SinkSpec, SourceSpec
 
 EFFECT = re.compile(r"^(?P<lhs>[A-Za-z0-9_.\[\],]+?)(?P<op>\+=|:=|\?=|<-|=)(?P<rhs>.+)$")
@@ -56,12 +57,6 @@ def parse_effect(text: str) -> tuple:
     if not m:
         raise ValueError(f"unknown summary effect {text!r}")
     return (m.group("lhs"), m.group("op"), m.group("rhs"))
-
-
-def dotted(descriptor: str) -> str:
-    if descriptor.startswith("L") and descriptor.endswith(";"):
-        return descriptor[1:-1].replace("/", ".")
-    return descriptor
 
 
 class Library:

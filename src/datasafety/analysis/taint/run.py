@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datasafety.analysis.actors import FIRST_PARTY, ActorResolver, dotted
+from datasafety.analysis.actors import FIRST_PARTY, ActorResolver
 from datasafety.analysis.call_sites import CallSite
 from datasafety.analysis.callgraph import CallGraph
 from datasafety.analysis.entry_points import CallbackFinder, _callback_methods, descriptor
@@ -18,6 +18,7 @@ from datasafety.analysis.taint.library import Library
 from datasafety.analysis.taint.lifecycle import analyse_components
 from datasafety.analysis.taint.model import Flow, FlowEnd
 from datasafety.analysis.taint.relevance import Relevance
+from datasafety.app.dex.index import dotted
 from datasafety.knowledge.catalogue import Knowledge
 from datasafety.knowledge.flows import FlowKnowledge
 

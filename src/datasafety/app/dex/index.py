@@ -215,6 +215,13 @@ class DexIndex:
 
 
 @functools.lru_cache(maxsize=65536)
+def dotted(descriptor: str) -> str:
+    """Java name of a class type descriptor: ``Lcom/foo/Bar$Baz;`` -> ``com.foo.Bar$Baz``; other descriptors unchanged."""
+    if descriptor.startswith("L") and descriptor.endswith(";"):
+        return descriptor[1:-1].replace("/", ".")
+    return descriptor
+
+
 def fnv1a(raw: bytes) -> int:
     """FNV-1a 64-bit hash, the same function as :func:`kernels.string_hashes`."""
     h = 0xCBF29CE484222325
