@@ -74,8 +74,10 @@ def worker(tool: str) -> None:
         import datasafety
         from datasafety.app.container import InputError
 
+        flows = tool != "datasafety-inventory"
+
         def run(path: str) -> dict:
-            report = datasafety.scan(path).to_json()
+            report = datasafety.scan(path, flows=flows).to_json()
             return {"dex": report["app"]["dex_count"]}
 
         unreadable = (InputError,)
@@ -161,7 +163,8 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true", help="do not run the per-APK subprocess pass (peak RSS)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per APK before the worker is killed (default 1800)")
     parser.add_argument("--json", type=Path, help="also write every per-APK result here")
-    parser.add_argument("--worker", choices=["datasafety", "androguard"], help=argparse.SUPPRESS)
+    parser.add_argument("--no-flows", action="store_true", help="measure the inventory scan (no call graph, reachability or flows)")
+    parser.add_argument("--worker", choices=["datasafety", "datasafety-inventory", "androguard"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker)
@@ -183,7 +186,7 @@ def main() -> None:
     run_measured(datasafety_command() + ["scan", str(apks[0]), "--quiet", "--json", os.devnull])
 
     out: dict = {"apks": [str(p) for p in apks]}
-    ours_total, ours = run_workers("datasafety", apks, args.timeout)
+    ours_total, ours = run_workers("datasafety-inventory" if args.no_flows else "datasafety", apks, args.timeout)
     out["datasafety"] = ours
     print(f"datasafety pass done: {ours_total:.1f} s", flush=True)
     peer_total = None
@@ -196,7 +199,8 @@ def main() -> None:
     memory: list[dict] = []
     if not args.skip_memory:
         for apk in apks:
-            run = run_measured(datasafety_command() + ["scan", str(apk), "--quiet", "--json", os.devnull], args.timeout)
+            extra = ["--no-flows"] if args.no_flows else []
+            run = run_measured(datasafety_command() + ["scan", str(apk), "--quiet", "--json", os.devnull] + extra, args.timeout)
             size_mib = apk.stat().st_size / MIB
             memory.append(
                 {
@@ -265,7 +269,7 @@ def main() -> None:
         over = [m for m in memory if m["over_budget_mib"] > 0]
         failed = [m for m in memory if m["returncode"] not in (0,)]
         biggest = max(memory, key=lambda m: m["peak_mib"])
-        print(f"\nPeak RSS per APK, `datasafety scan APK --quiet --json /dev/null` in a fresh process ({len(memory)} APKs):")
+        print(f"\nPeak RSS per APK, `datasafety scan APK --quiet --json /dev/null{" --no-flows" if args.no_flows else ""}` in a fresh process ({len(memory)} APKs):")
         print(
             table(
                 ["measure", "value"],
