@@ -269,7 +269,7 @@ def main() -> None:
         over = [m for m in memory if m["over_budget_mib"] > 0]
         failed = [m for m in memory if m["returncode"] not in (0,)]
         biggest = max(memory, key=lambda m: m["peak_mib"])
-        print(f"\nPeak RSS per APK, `datasafety scan APK --quiet --json /dev/null{" --no-flows" if args.no_flows else ""}` in a fresh process ({len(memory)} APKs):")
+        print(f"\nPeak RSS per APK, `datasafety scan APK --quiet --json /dev/null{' --no-flows' if args.no_flows else ''}` in a fresh process ({len(memory)} APKs):")
         print(
             table(
                 ["measure", "value"],
