@@ -14,6 +14,7 @@ import struct
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -44,8 +45,16 @@ class AppModel:
     anomalies: list[Anomaly] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     """Stages that did not finish because a budget ran out."""
-    layouts: LayoutFacts = field(default_factory=LayoutFacts)
-    """onClick handlers, password fields and view classes named in the base APK's layouts."""
+    base_apk: object = field(default=None, repr=False, compare=False)
+    """androguard ``APK`` of the base part (None for a bare DEX); layouts are read from it on demand."""
+
+    @cached_property
+    def layouts(self) -> LayoutFacts:
+        """onClick handlers, password fields and view classes named in the base APK's layouts.
+
+        Read on first use: only the call graph and the flow analysis need them.
+        """
+        return read_layouts(self.base_apk)
 
     @property
     def class_count(self) -> int:
@@ -200,7 +209,7 @@ def build_model(
         class_kept=class_kept,
         anomalies=anomalies,
         incomplete=incomplete,
-        layouts=read_layouts(base.apk),
+        base_apk=base.apk,
     )
 
 
