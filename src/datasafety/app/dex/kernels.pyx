@@ -1,0 +1,564 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled passes over raw DEX bytes (Cython).
+
+Every function here takes the DEX file as a ``uint8`` array (any contiguous
+buffer of bytes) and works on table offsets; none allocates a Python object
+per string, method or instruction. Every loop runs with the GIL released, so
+the ``--jobs`` threads index DEX files in parallel.
+
+Array bounds are not checked by the compiler (``boundscheck=False``): every
+read is bounds-checked by hand, because the input is hostile: a bad offset
+yields a flag, never a crash.
+
+Format reference: https://source.android.com/docs/core/runtime/dex-format and
+https://source.android.com/docs/core/runtime/dalvik-bytecode (instruction
+formats and widths).
+"""
+
+import numpy as np
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+
+# Reference kinds emitted by :func:`scan_code`.
+REF_INVOKE = 0
+REF_FIELD_READ = 1
+REF_FIELD_WRITE = 2
+REF_STRING = 3
+REF_TYPE = 4
+
+FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+FNV_PRIME = np.uint64(0x100000001B3)
+
+cdef uint64_t _FNV_OFFSET = 0xCBF29CE484222325ULL
+cdef uint64_t _FNV_PRIME = 0x100000001B3ULL
+
+
+def _build_widths():
+    """Width in 16-bit code units of each opcode (Dalvik bytecode table)."""
+    w = np.ones(256, dtype=np.int32)
+    two = [0x02, 0x05, 0x08, 0x13, 0x15, 0x16, 0x19, 0x1A, 0x1C, 0x1F, 0x20, 0x22, 0x23, 0x29, 0xFE, 0xFF]
+    three = [0x03, 0x06, 0x09, 0x14, 0x17, 0x1B, 0x24, 0x25, 0x26, 0x2A, 0x2B, 0x2C]
+    for op in two:
+        w[op] = 2
+    for op in three:
+        w[op] = 3
+    w[0x18] = 5  # const-wide
+    w[0x2D:0x38] = 2  # cmp*, if-test
+    w[0x38:0x3E] = 2  # if-testz
+    w[0x44:0x6E] = 2  # aget/aput, iget/iput, sget/sput
+    w[0x6E:0x73] = 3  # invoke-kind
+    w[0x74:0x79] = 3  # invoke-kind/range
+    w[0x90:0xB0] = 2  # binop
+    w[0xD0:0xE3] = 2  # binop/lit16, binop/lit8
+    w[0xFA] = 4  # invoke-polymorphic
+    w[0xFB] = 4
+    w[0xFC] = 3  # invoke-custom
+    w[0xFD] = 3
+    return w
+
+
+OPCODE_WIDTHS = _build_widths()
+
+
+# ----------------------------------------------------------------- helpers
+# ``b`` points at the DEX bytes; callers check that the bytes read are in bounds.
+
+cdef inline int64_t _u16(const uint8_t* b, int64_t off) noexcept nogil:
+    return <int64_t>b[off] | (<int64_t>b[off + 1] << 8)
+
+
+cdef inline int64_t _u32(const uint8_t* b, int64_t off) noexcept nogil:
+    return (
+        <int64_t>b[off]
+        | (<int64_t>b[off + 1] << 8)
+        | (<int64_t>b[off + 2] << 16)
+        | (<int64_t>b[off + 3] << 24)
+    )
+
+
+cdef inline int64_t _uleb(const uint8_t* b, int64_t off, int64_t n, int64_t* value) noexcept nogil:
+    """Decode a ULEB128 at ``off`` into ``value``. Returns the next offset; -1 (value 0) when malformed."""
+    cdef int64_t result = 0
+    cdef int64_t byte
+    cdef int shift = 0
+    while True:
+        if off < 0 or off >= n or shift > 28:
+            value[0] = 0
+            return -1
+        byte = b[off]
+        off += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            value[0] = result
+            return off
+        shift += 7
+
+
+cdef inline const uint8_t* _ptr(const uint8_t[::1] buf) noexcept nogil:
+    return &buf[0] if buf.shape[0] > 0 else NULL
+
+
+def _i64(a):
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _u8(a):
+    """A bool or uint8 array as contiguous uint8 (bool memoryviews are not supported)."""
+    a = np.ascontiguousarray(a)
+    if a.dtype == np.bool_:
+        return a.view(np.uint8)
+    return np.ascontiguousarray(a, dtype=np.uint8)
+
+
+# ----------------------------------------------------------------- strings
+
+def string_data_starts(const uint8_t[::1] buf, int64_t string_ids_off, int64_t count):
+    """Offset of each string's MUTF-8 bytes (after the ULEB length); -1 when out of bounds."""
+    cdef int64_t n = buf.shape[0]
+    cdef const uint8_t* b = _ptr(buf)
+    out = np.full(max(count, 0), -1, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    cdef int64_t i, p, off, nxt, ignored
+    with nogil:
+        for i in range(count):
+            p = string_ids_off + 4 * i
+            if p < 0 or p + 4 > n:
+                break
+            off = _u32(b, p)
+            if off >= n:
+                continue
+            nxt = _uleb(b, off, n, &ignored)
+            if nxt >= 0:
+                o[i] = nxt
+    return out
+
+
+def string_hashes(const uint8_t[::1] buf, starts, int64_t max_total):
+    """FNV-1a 64 of each string's bytes (up to its NUL terminator); 0 for a missing string.
+
+    ``max_total`` bounds the bytes read over all strings (hostile files point many
+    ids into one huge unterminated string); strings past it hash to 0. Returns
+    (hashes, number of strings left unhashed).
+    """
+    cdef const int64_t[::1] s = _i64(starts)
+    cdef int64_t n = buf.shape[0]
+    cdef const uint8_t* b = _ptr(buf)
+    cdef Py_ssize_t m = s.shape[0]
+    out = np.zeros(m, dtype=np.uint64)
+    cdef uint64_t[::1] o = out
+    cdef int64_t total = 0, skipped = 0, p
+    cdef Py_ssize_t i
+    cdef uint64_t h
+    with nogil:
+        for i in range(m):
+            p = s[i]
+            if p < 0:
+                continue
+            if total > max_total:
+                skipped += 1
+                continue
+            h = _FNV_OFFSET
+            while p < n and b[p] != 0:
+                h = (h ^ b[p]) * _FNV_PRIME
+                p += 1
+                total += 1
+            o[i] = h
+    return out, skipped
+
+
+cdef uint64_t _fnv1a_bytes(const uint8_t* p, Py_ssize_t length) noexcept nogil:
+    cdef uint64_t h = _FNV_OFFSET
+    cdef Py_ssize_t i
+    for i in range(length):
+        h = (h ^ p[i]) * _FNV_PRIME
+    return h
+
+
+def fnv1a_many(list raws):
+    """FNV-1a 64 of each ``bytes`` in ``raws`` (the hash of :func:`string_hashes`), as uint64."""
+    cdef Py_ssize_t m = len(raws), i
+    out = np.empty(m, dtype=np.uint64)
+    cdef uint64_t[::1] o = out
+    cdef const uint8_t[::1] raw
+    for i in range(m):
+        raw = raws[i]
+        o[i] = _fnv1a_bytes(_ptr(raw), raw.shape[0])
+    return out
+
+
+def strings_with_prefix(const uint8_t[::1] buf, starts, prefix):
+    """Boolean mask of strings whose bytes start with ``prefix`` (uint8 array)."""
+    cdef const int64_t[::1] s = _i64(starts)
+    cdef const uint8_t[::1] pat = _u8(prefix)
+    cdef int64_t n = buf.shape[0]
+    cdef const uint8_t* b = _ptr(buf)
+    cdef int64_t m = pat.shape[0]
+    cdef Py_ssize_t count = s.shape[0], i
+    out = np.zeros(count, dtype=np.bool_)
+    cdef uint8_t[::1] o = out.view(np.uint8)
+    cdef int64_t p, k
+    cdef bint ok
+    with nogil:
+        for i in range(count):
+            p = s[i]
+            if p < 0 or p + m > n:
+                continue
+            ok = True
+            for k in range(m):
+                if b[p + k] != pat[k]:
+                    ok = False
+                    break
+            o[i] = ok
+    return out
+
+
+def strings_containing(const uint8_t[::1] buf, starts, needle):
+    """Boolean mask of strings whose bytes contain ``needle`` (uint8 array), case-sensitive."""
+    cdef const int64_t[::1] s = _i64(starts)
+    cdef const uint8_t[::1] pat = _u8(needle)
+    cdef int64_t n = buf.shape[0]
+    cdef const uint8_t* b = _ptr(buf)
+    cdef int64_t m = pat.shape[0]
+    cdef Py_ssize_t count = s.shape[0], i
+    out = np.zeros(count, dtype=np.bool_)
+    if m == 0:
+        return out
+    cdef uint8_t[::1] o = out.view(np.uint8)
+    cdef uint8_t first = pat[0]
+    cdef int64_t p, k
+    cdef bint ok
+    with nogil:
+        for i in range(count):
+            p = s[i]
+            if p < 0:
+                continue
+            while p + m <= n and b[p] != 0:
+                if b[p] == first:
+                    ok = True
+                    for k in range(1, m):
+                        if b[p + k] != pat[k]:
+                            ok = False
+                            break
+                    if ok:
+                        o[i] = 1
+                        break
+                p += 1
+    return out
+
+
+def descriptor_prefix_match(const uint8_t[::1] buf, starts, lengths_set, pattern_hashes, pattern_ids):
+    """Longest pattern matching the start of each class descriptor.
+
+    ``starts``: offset of each descriptor (``Lcom/foo/Bar;``). The leading ``L``
+    is skipped, and ``/`` and ``$`` hash as ``.``, so patterns are dotted
+    names (``com.foo.``). ``lengths_set``: bool array, True at each pattern
+    length. ``pattern_hashes`` is sorted, ``pattern_ids`` aligned with it.
+    Returns the matching pattern id per descriptor (int32), -1 for none.
+    """
+    cdef const int64_t[::1] s = _i64(starts)
+    cdef const uint8_t[::1] lengths = _u8(lengths_set)
+    cdef const uint64_t[::1] hashes = np.ascontiguousarray(pattern_hashes, dtype=np.uint64)
+    cdef const int32_t[::1] ids = np.ascontiguousarray(pattern_ids, dtype=np.int32)
+    if ids.shape[0] < hashes.shape[0]:
+        raise ValueError("pattern_ids is shorter than pattern_hashes")
+    cdef int64_t n = buf.shape[0]
+    cdef const uint8_t* b = _ptr(buf)
+    cdef int64_t maxlen = lengths.shape[0]
+    cdef Py_ssize_t count = s.shape[0], i
+    out = np.full(count, -1, dtype=np.int32)
+    cdef int32_t[::1] o = out
+    cdef Py_ssize_t npat = hashes.shape[0], lo, hi, mid
+    cdef int64_t p, length
+    cdef uint8_t c
+    cdef uint64_t h
+    with nogil:
+        for i in range(count):
+            p = s[i]
+            if p < 0 or p >= n or b[p] != 76:  # 'L'
+                continue
+            p += 1
+            h = _FNV_OFFSET
+            length = 0
+            while p < n and b[p] != 0 and length < maxlen - 1:
+                c = b[p]
+                if c == 47 or c == 36:  # '/' or '$'
+                    c = 46
+                h = (h ^ c) * _FNV_PRIME
+                length += 1
+                p += 1
+                if lengths[length]:
+                    lo = 0
+                    hi = npat
+                    while lo < hi:
+                        mid = (lo + hi) >> 1
+                        if hashes[mid] < h:
+                            lo = mid + 1
+                        else:
+                            hi = mid
+                    if lo < npat and hashes[lo] == h:
+                        o[i] = ids[lo]
+    return out
+
+
+# -------------------------------------------------------------- class data
+
+cdef inline int64_t _class_data_header(const uint8_t* b, int64_t off, int64_t n, int64_t* counts) noexcept nogil:
+    """The four ULEB128 counts opening a ``class_data_item`` into ``counts`` (static fields,
+    instance fields, direct methods, virtual methods). Returns the next offset, -1 when malformed."""
+    cdef int j
+    for j in range(4):
+        counts[j] = 0
+    if off < 0 or off >= n:
+        return -1
+    for j in range(4):
+        off = _uleb(b, off, n, &counts[j])
+        if off < 0:
+            break
+    return off
+
+
+def parse_class_data(const uint8_t[::1] buf, class_data_offs, int64_t method_ids_size):
+    """Walk every ``class_data_item``.
+
+    Returns ``(class_row, method_idx, access_flags, code_off, bad)`` for every
+    defined method (direct then virtual, in file order), and ``bad``: per class,
+    1 when its class data was truncated or malformed.
+    """
+    cdef const int64_t[::1] offs = _i64(class_data_offs)
+    cdef int64_t n = buf.shape[0]
+    cdef const uint8_t* b = _ptr(buf)
+    cdef Py_ssize_t ncls = offs.shape[0], c
+    bad_arr = np.zeros(ncls, dtype=np.uint8)
+    cdef uint8_t[::1] bad = bad_arr
+    cdef int64_t counts[4]
+    cdef int64_t total = 0, off, dm, vm, j, count, idx, diff, af, co, k = 0
+    cdef int group
+    # Pass 1: count methods.
+    with nogil:
+        for c in range(ncls):
+            off = offs[c]
+            if off == 0:
+                continue
+            off = _class_data_header(b, off, n, counts)
+            if off < 0:
+                bad[c] = 1
+                continue
+            dm = counts[2]
+            vm = counts[3]
+            # A valid DEX defines each method id at most once: more definitions than ids is hostile.
+            if dm + vm > method_ids_size or total + dm + vm > method_ids_size:
+                bad[c] = 1
+                continue
+            total += dm + vm
+    cls_arr = np.empty(total, dtype=np.int32)
+    midx_arr = np.empty(total, dtype=np.int32)
+    flags_arr = np.empty(total, dtype=np.int32)
+    codes_arr = np.empty(total, dtype=np.int64)
+    cdef int32_t[::1] cls = cls_arr
+    cdef int32_t[::1] midx = midx_arr
+    cdef int32_t[::1] flags = flags_arr
+    cdef int64_t[::1] codes = codes_arr
+    # Pass 2: fill.
+    with nogil:
+        for c in range(ncls):
+            off = offs[c]
+            if off == 0 or bad[c]:
+                continue
+            off = _class_data_header(b, off, n, counts)
+            j = 0
+            while j < counts[0] + counts[1]:  # skip encoded fields: (field_idx_diff, access_flags)
+                off = _uleb(b, off, n, &diff)
+                if off < 0:
+                    break
+                off = _uleb(b, off, n, &diff)
+                if off < 0:
+                    break
+                j += 1
+            if off < 0:
+                bad[c] = 1
+                continue
+            for group in range(2):
+                count = counts[2] if group == 0 else counts[3]
+                idx = 0
+                j = 0
+                while j < count:
+                    off = _uleb(b, off, n, &diff)
+                    if off < 0:
+                        break
+                    off = _uleb(b, off, n, &af)
+                    if off < 0:
+                        break
+                    off = _uleb(b, off, n, &co)
+                    if off < 0:
+                        break
+                    idx += diff
+                    if k < total:
+                        cls[k] = <int32_t>c
+                        midx[k] = <int32_t>idx if idx < method_ids_size else -1
+                        flags[k] = <int32_t>af
+                        codes[k] = co
+                        k += 1
+                    j += 1
+                if off < 0:
+                    bad[c] = 1
+                    break
+    return cls_arr[:k], midx_arr[:k], flags_arr[:k], codes_arr[:k], bad_arr
+
+
+# -------------------------------------------------------------------- code
+
+cdef int64_t _sweep(
+    const uint8_t* b,
+    int64_t n,
+    int64_t code_off,
+    const int32_t* widths,
+    bint emit,
+    int32_t row,
+    uint8_t* kinds,
+    int64_t* targets,
+    int32_t* pcs,
+    int32_t* rows,
+    int64_t k,
+    const int64_t* limits,
+    uint8_t* status,
+) noexcept nogil:
+    """Linear sweep of one code item; counts (emit=False) or writes refs at ``k``.
+
+    ``limits``: (method_ids_size, field_ids_size, string_ids_size, type_ids_size).
+    Returns the new ``k``; ``status`` 0 = ok, 1 = truncated / out of bounds.
+    """
+    cdef int64_t insns_size, start, end, pc, p, op, ident, size, ew, width, w, target, rel
+    cdef int kind, table = 0
+    status[0] = 1
+    if code_off <= 0 or code_off + 16 > n:
+        return k
+    insns_size = _u32(b, code_off + 12)
+    start = code_off + 16
+    end = start + 2 * insns_size
+    if end > n:
+        return k
+    pc = 0
+    while pc < insns_size:
+        p = start + 2 * pc
+        op = b[p]
+        if op == 0:
+            ident = b[p + 1]
+            if ident == 1 or ident == 2 or ident == 3:
+                if p + 8 > end:
+                    return k
+                if ident == 1:  # packed-switch-payload
+                    size = _u16(b, p + 2)
+                    width = size * 2 + 4
+                elif ident == 2:  # sparse-switch-payload
+                    size = _u16(b, p + 2)
+                    width = size * 4 + 2
+                else:  # fill-array-data-payload
+                    ew = _u16(b, p + 2)
+                    size = _u32(b, p + 4)
+                    width = (size * ew + 1) // 2 + 4
+                pc += width
+                continue
+            pc += 1
+            continue
+        w = widths[op]
+        if pc + w > insns_size:
+            return k
+        kind = -1  # and the table its index refers to, for the bound in ``limits``
+        if (0x6E <= op <= 0x72) or (0x74 <= op <= 0x78) or op == 0xFA or op == 0xFB:
+            kind = 0
+            table = 0
+        elif 0x52 <= op <= 0x6D:
+            rel = op - 0x52 if op < 0x60 else op - 0x60
+            kind = 1 if rel < 7 else 2
+            table = 1
+        elif op == 0x1A or op == 0x1B:
+            kind = 3
+            table = 2
+        elif op == 0x1C or op == 0x22:
+            kind = 4
+            table = 3
+        if kind >= 0:
+            # The index operand: 16 bits at p + 2 (32 bits for const-string/jumbo). OPCODE_WIDTHS
+            # keeps it inside the instruction; this check only guards another width table.
+            if op == 0x1B:
+                if p + 6 > end:
+                    return k
+                target = _u32(b, p + 2)
+            else:
+                if p + 4 > end:
+                    return k
+                target = _u16(b, p + 2)
+            if target >= limits[table]:
+                kind = -1
+        if kind >= 0:
+            if emit:
+                kinds[k] = <uint8_t>kind
+                targets[k] = target
+                pcs[k] = <int32_t>pc
+                rows[k] = row
+            k += 1
+        pc += w
+    status[0] = 0
+    return k
+
+
+def scan_code(const uint8_t[::1] buf, code_offs, widths, limits):
+    """One pass over every method body: invoke, field, const-string and type references.
+
+    Returns ``(kind, target, pc, method_row, status)``: ``kind`` (uint8) is one of
+    the ``REF_*`` constants, ``target`` (int64) the method / field / string / type
+    index, ``pc`` (int32) the instruction offset in 16-bit units, ``method_row``
+    (int32) the index into ``code_offs``; ``status`` (uint8) per method is 0 ok,
+    1 truncated, 2 no code, 3 skipped (the bodies swept so far already exceed
+    the file's size).
+    """
+    cdef const int64_t[::1] offs = _i64(code_offs)
+    widths = np.ascontiguousarray(widths, dtype=np.int32)
+    if widths.shape[0] < 256 or widths[:256].min() < 1:
+        raise ValueError("widths: expected a 256-entry opcode width table (OPCODE_WIDTHS)")
+    cdef const int32_t[::1] w = widths
+    cdef const int64_t[::1] lim = _i64(limits)
+    if lim.shape[0] < 4:
+        raise ValueError("limits: expected 4 table sizes")
+    cdef int64_t n = buf.shape[0]
+    cdef const uint8_t* b = _ptr(buf)
+    cdef Py_ssize_t m = offs.shape[0], i
+    status_arr = np.zeros(m, dtype=np.uint8)
+    cdef uint8_t[::1] status = status_arr
+    cdef int64_t total = 0, off, units_left, k = 0
+    cdef uint8_t st
+    # Code items of a valid DEX do not overlap, so all bodies together are at most
+    # the file's size: sweeping more than that means overlapping (hostile) items.
+    units_left = n
+    with nogil:
+        for i in range(m):
+            off = offs[i]
+            if off == 0:
+                status[i] = 2
+                continue
+            if off > 0 and off + 16 <= n:
+                units_left -= _u32(b, off + 12)
+            if units_left < 0:
+                status[i] = 3
+                continue
+            total = _sweep(b, n, off, &w[0], False, <int32_t>i, NULL, NULL, NULL, NULL, total, &lim[0], &st)
+            status[i] = st
+    kinds_arr = np.empty(total, dtype=np.uint8)
+    targets_arr = np.empty(total, dtype=np.int64)
+    pcs_arr = np.empty(total, dtype=np.int32)
+    rows_arr = np.empty(total, dtype=np.int32)
+    cdef uint8_t[::1] kinds = kinds_arr
+    cdef int64_t[::1] targets = targets_arr
+    cdef int32_t[::1] pcs = pcs_arr
+    cdef int32_t[::1] rows = rows_arr
+    cdef uint8_t* kp = &kinds[0] if total > 0 else NULL
+    cdef int64_t* tp = &targets[0] if total > 0 else NULL
+    cdef int32_t* pp = &pcs[0] if total > 0 else NULL
+    cdef int32_t* rp = &rows[0] if total > 0 else NULL
+    if total > 0:
+        with nogil:
+            for i in range(m):
+                if status[i] == 2 or status[i] == 3:
+                    continue
+                k = _sweep(b, n, offs[i], &w[0], True, <int32_t>i, kp, tp, pp, rp, k, &lim[0], &st)
+    return kinds_arr[:k], targets_arr[:k], pcs_arr[:k], rows_arr[:k], status_arr
