@@ -17,7 +17,9 @@ formats and widths).
 
 import numpy as np
 
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, realloc
+from libc.string cimport memcpy, memset
 
 # Reference kinds emitted by :func:`scan_code`.
 REF_INVOKE = 0
@@ -407,36 +409,92 @@ def parse_class_data(const uint8_t[::1] buf, class_data_offs, int64_t method_ids
 
 # -------------------------------------------------------------------- code
 
-cdef int64_t _sweep(
+# Per opcode: the REF_* kind of the index it reads (-1: none), and which of the
+# four ``limits`` bounds that index (method, field, string, type ids).
+cdef int8_t _OP_KIND[256]
+cdef int8_t _OP_TABLE[256]
+
+
+def _build_op_tables():
+    cdef int op
+    for op in range(256):
+        _OP_KIND[op] = -1
+        _OP_TABLE[op] = 0
+        if (0x6E <= op <= 0x72) or (0x74 <= op <= 0x78) or op == 0xFA or op == 0xFB:
+            _OP_KIND[op] = REF_INVOKE  # invoke-kind, invoke-kind/range, invoke-polymorphic(/range)
+            _OP_TABLE[op] = 0
+        elif 0x52 <= op <= 0x6D:  # iget*/iput* (0x52-0x5f), sget*/sput* (0x60-0x6d)
+            _OP_KIND[op] = REF_FIELD_READ if (op - 0x52 if op < 0x60 else op - 0x60) < 7 else REF_FIELD_WRITE
+            _OP_TABLE[op] = 1
+        elif op == 0x1A or op == 0x1B:  # const-string, const-string/jumbo
+            _OP_KIND[op] = REF_STRING
+            _OP_TABLE[op] = 2
+        elif op == 0x1C or op == 0x22:  # const-class, new-instance
+            _OP_KIND[op] = REF_TYPE
+            _OP_TABLE[op] = 3
+
+
+_build_op_tables()
+
+
+cdef struct Refs:
+    # Growable output of :func:`scan_code` (C heap, filled with the GIL released).
+    uint8_t* kinds
+    int64_t* targets
+    int32_t* pcs
+    int32_t* rows
+    int64_t k
+    int64_t cap
+
+
+cdef bint _grow(Refs* r) noexcept nogil:
+    """Double the capacity of ``r``. False when out of memory (``r`` stays valid)."""
+    cdef int64_t cap = r.cap * 2 if r.cap > 0 else 4096
+    cdef void* p
+    p = realloc(r.kinds, cap * sizeof(uint8_t))
+    if p == NULL:
+        return False
+    r.kinds = <uint8_t*>p
+    p = realloc(r.targets, cap * sizeof(int64_t))
+    if p == NULL:
+        return False
+    r.targets = <int64_t*>p
+    p = realloc(r.pcs, cap * sizeof(int32_t))
+    if p == NULL:
+        return False
+    r.pcs = <int32_t*>p
+    p = realloc(r.rows, cap * sizeof(int32_t))
+    if p == NULL:
+        return False
+    r.rows = <int32_t*>p
+    r.cap = cap
+    return True
+
+
+cdef int _sweep(
     const uint8_t* b,
     int64_t n,
     int64_t code_off,
     const int32_t* widths,
-    bint emit,
     int32_t row,
-    uint8_t* kinds,
-    int64_t* targets,
-    int32_t* pcs,
-    int32_t* rows,
-    int64_t k,
+    Refs* r,
     const int64_t* limits,
-    uint8_t* status,
 ) noexcept nogil:
-    """Linear sweep of one code item; counts (emit=False) or writes refs at ``k``.
+    """Linear sweep of one code item, appending its references to ``r``.
 
     ``limits``: (method_ids_size, field_ids_size, string_ids_size, type_ids_size).
-    Returns the new ``k``; ``status`` 0 = ok, 1 = truncated / out of bounds.
+    Returns the status: 0 = ok, 1 = truncated / out of bounds (the references
+    before the bad instruction are kept), -1 = out of memory.
     """
-    cdef int64_t insns_size, start, end, pc, p, op, ident, size, ew, width, w, target, rel
-    cdef int kind, table = 0
-    status[0] = 1
+    cdef int64_t insns_size, start, end, pc, p, ident, size, ew, width, w, target
+    cdef int op, kind
     if code_off <= 0 or code_off + 16 > n:
-        return k
+        return 1
     insns_size = _u32(b, code_off + 12)
     start = code_off + 16
     end = start + 2 * insns_size
     if end > n:
-        return k
+        return 1
     pc = 0
     while pc < insns_size:
         p = start + 2 * pc
@@ -445,7 +503,7 @@ cdef int64_t _sweep(
             ident = b[p + 1]
             if ident == 1 or ident == 2 or ident == 3:
                 if p + 8 > end:
-                    return k
+                    return 1
                 if ident == 1:  # packed-switch-payload
                     size = _u16(b, p + 2)
                     width = size * 2 + 4
@@ -462,44 +520,29 @@ cdef int64_t _sweep(
             continue
         w = widths[op]
         if pc + w > insns_size:
-            return k
-        kind = -1  # and the table its index refers to, for the bound in ``limits``
-        if (0x6E <= op <= 0x72) or (0x74 <= op <= 0x78) or op == 0xFA or op == 0xFB:
-            kind = 0
-            table = 0
-        elif 0x52 <= op <= 0x6D:
-            rel = op - 0x52 if op < 0x60 else op - 0x60
-            kind = 1 if rel < 7 else 2
-            table = 1
-        elif op == 0x1A or op == 0x1B:
-            kind = 3
-            table = 2
-        elif op == 0x1C or op == 0x22:
-            kind = 4
-            table = 3
+            return 1
+        kind = _OP_KIND[op]
         if kind >= 0:
             # The index operand: 16 bits at p + 2 (32 bits for const-string/jumbo). OPCODE_WIDTHS
             # keeps it inside the instruction; this check only guards another width table.
             if op == 0x1B:
                 if p + 6 > end:
-                    return k
+                    return 1
                 target = _u32(b, p + 2)
             else:
                 if p + 4 > end:
-                    return k
+                    return 1
                 target = _u16(b, p + 2)
-            if target >= limits[table]:
-                kind = -1
-        if kind >= 0:
-            if emit:
-                kinds[k] = <uint8_t>kind
-                targets[k] = target
-                pcs[k] = <int32_t>pc
-                rows[k] = row
-            k += 1
+            if target < limits[_OP_TABLE[op]]:
+                if r.k == r.cap and not _grow(r):
+                    return -1
+                r.kinds[r.k] = <uint8_t>kind
+                r.targets[r.k] = target
+                r.pcs[r.k] = <int32_t>pc
+                r.rows[r.k] = row
+                r.k += 1
         pc += w
-    status[0] = 0
-    return k
+    return 0
 
 
 def scan_code(const uint8_t[::1] buf, code_offs, widths, limits):
@@ -510,7 +553,7 @@ def scan_code(const uint8_t[::1] buf, code_offs, widths, limits):
     index, ``pc`` (int32) the instruction offset in 16-bit units, ``method_row``
     (int32) the index into ``code_offs``; ``status`` (uint8) per method is 0 ok,
     1 truncated, 2 no code, 3 skipped (the bodies swept so far already exceed
-    the file's size).
+    the file's size). Runs with the GIL released.
     """
     cdef const int64_t[::1] offs = _i64(code_offs)
     widths = np.ascontiguousarray(widths, dtype=np.int32)
@@ -525,40 +568,48 @@ def scan_code(const uint8_t[::1] buf, code_offs, widths, limits):
     cdef Py_ssize_t m = offs.shape[0], i
     status_arr = np.zeros(m, dtype=np.uint8)
     cdef uint8_t[::1] status = status_arr
-    cdef int64_t total = 0, off, units_left, k = 0
-    cdef uint8_t st
+    cdef int64_t off, units_left
+    cdef int st = 0
+    cdef Refs r
+    memset(&r, 0, sizeof(Refs))
     # Code items of a valid DEX do not overlap, so all bodies together are at most
     # the file's size: sweeping more than that means overlapping (hostile) items.
     units_left = n
-    with nogil:
-        for i in range(m):
-            off = offs[i]
-            if off == 0:
-                status[i] = 2
-                continue
-            if off > 0 and off + 16 <= n:
-                units_left -= _u32(b, off + 12)
-            if units_left < 0:
-                status[i] = 3
-                continue
-            total = _sweep(b, n, off, &w[0], False, <int32_t>i, NULL, NULL, NULL, NULL, total, &lim[0], &st)
-            status[i] = st
-    kinds_arr = np.empty(total, dtype=np.uint8)
-    targets_arr = np.empty(total, dtype=np.int64)
-    pcs_arr = np.empty(total, dtype=np.int32)
-    rows_arr = np.empty(total, dtype=np.int32)
-    cdef uint8_t[::1] kinds = kinds_arr
-    cdef int64_t[::1] targets = targets_arr
-    cdef int32_t[::1] pcs = pcs_arr
-    cdef int32_t[::1] rows = rows_arr
-    cdef uint8_t* kp = &kinds[0] if total > 0 else NULL
-    cdef int64_t* tp = &targets[0] if total > 0 else NULL
-    cdef int32_t* pp = &pcs[0] if total > 0 else NULL
-    cdef int32_t* rp = &rows[0] if total > 0 else NULL
-    if total > 0:
+    try:
         with nogil:
             for i in range(m):
-                if status[i] == 2 or status[i] == 3:
+                off = offs[i]
+                if off == 0:
+                    status[i] = 2
                     continue
-                k = _sweep(b, n, offs[i], &w[0], True, <int32_t>i, kp, tp, pp, rp, k, &lim[0], &st)
-    return kinds_arr[:k], targets_arr[:k], pcs_arr[:k], rows_arr[:k], status_arr
+                if off > 0 and off + 16 <= n:
+                    units_left -= _u32(b, off + 12)
+                if units_left < 0:
+                    status[i] = 3
+                    continue
+                st = _sweep(b, n, off, &w[0], <int32_t>i, &r, &lim[0])
+                if st < 0:
+                    break
+                status[i] = <uint8_t>st
+        if st < 0:
+            raise MemoryError("scan_code: out of memory")
+        kinds = np.empty(r.k, dtype=np.uint8)
+        targets = np.empty(r.k, dtype=np.int64)
+        pcs = np.empty(r.k, dtype=np.int32)
+        rows = np.empty(r.k, dtype=np.int32)
+        if r.k:
+            _copy_out(kinds, targets, pcs, rows, &r)
+    finally:
+        free(r.kinds)
+        free(r.targets)
+        free(r.pcs)
+        free(r.rows)
+    return kinds, targets, pcs, rows, status_arr
+
+
+cdef void _copy_out(uint8_t[::1] kinds, int64_t[::1] targets, int32_t[::1] pcs, int32_t[::1] rows, Refs* r):
+    with nogil:
+        memcpy(&kinds[0], r.kinds, r.k * sizeof(uint8_t))
+        memcpy(&targets[0], r.targets, r.k * sizeof(int64_t))
+        memcpy(&pcs[0], r.pcs, r.k * sizeof(int32_t))
+        memcpy(&rows[0], r.rows, r.k * sizeof(int32_t))
