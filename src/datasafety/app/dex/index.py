@@ -24,6 +24,12 @@ KNOWN_VERSIONS = {b"035", b"036", b"037", b"038", b"039", b"040", b"041"}
 HEADER_SIZE = 0x70
 NO_INDEX = 0xFFFFFFFF
 
+# Item layouts of the id tables (parsed once: numpy parses a dtype string on every use).
+_U4 = np.dtype("<u4")
+_PROTO_ID = np.dtype("(3,)<u4")
+_MEMBER_ID = np.dtype("<u2,<u2,<u4")
+_CLASS_DEF = np.dtype("(8,)<u4")
+
 
 class DexFormatError(ValueError):
     """The bytes are not a DEX file that can be indexed at all."""
@@ -80,16 +86,12 @@ class DexIndex:
     ref_row: np.ndarray
     problems: list[str] = field(default_factory=list)
     """Structural problems found while indexing (become report anomalies)."""
-    _hash_order: np.ndarray | None = None
-    _sorted_hashes: np.ndarray | None = None
     _string_cache: dict[int, str] = field(default_factory=dict)
 
     def __getstate__(self) -> dict:
         """Pickle without ``buf`` (a view of ``data``) and caches: used by ``--jobs``."""
         state = dict(self.__dict__)
         state["buf"] = None
-        state["_hash_order"] = None
-        state["_sorted_hashes"] = None
         state["_string_cache"] = {}
         return state
 
@@ -126,19 +128,18 @@ class DexIndex:
         return self.find_many_strings([text])[0]
 
     def find_many_strings(self, texts: list[str | bytes]) -> list[np.ndarray]:
-        """:meth:`find_strings` for many texts with one vectorised hash look-up."""
-        raws = [t.encode("utf-8") if isinstance(t, str) else t for t in texts]
-        if self._hash_order is None:
-            self._hash_order = np.argsort(self.string_hashes, kind="stable")
-            self._sorted_hashes = self.string_hashes[self._hash_order]
-        wanted = np.array([fnv1a(r) for r in raws], dtype=np.uint64)
-        lo = np.searchsorted(self._sorted_hashes, wanted, side="left")
-        hi = np.searchsorted(self._sorted_hashes, wanted, side="right")
-        out = []
-        for raw, a, b in zip(raws, lo, hi):
-            found = sorted(int(i) for i in self._hash_order[a:b] if self.string_bytes(int(i)) == raw)
-            out.append(np.array(found, dtype=np.int64))
-        return out
+        """:meth:`find_strings` for many texts: one compiled pass over the string hashes.
+
+        The texts are encoded and hashed once per distinct list (the same
+        catalogue is looked up in every DEX file), see :func:`_queries`.
+        """
+        try:
+            q = _queries(tuple(texts))
+        except TypeError:  # unhashable items
+            q = _queries.__wrapped__(tuple(texts))
+        ptr, items = kernels.match_strings(self.buf, self.string_starts, self.string_hashes, *q)
+        bounds = ptr.tolist()
+        return [items[bounds[j] : bounds[j + 1]] for j in range(len(bounds) - 1)]
 
     def strings_with_prefix(self, prefix: str) -> np.ndarray:
         """Indices of strings starting with ``prefix``."""
@@ -230,6 +231,27 @@ def fnv1a(raw: bytes) -> int:
     return h
 
 
+@functools.lru_cache(maxsize=256)
+def _queries(texts: tuple[str | bytes, ...]) -> tuple[np.ndarray, ...]:
+    """The query arrays of :func:`kernels.match_strings` for ``texts`` (UTF-8 encoded).
+
+    Returns (sorted hashes, query of each, concatenated bytes, offsets, top-16-bit filter);
+    read-only, as they are shared between DEX files and threads.
+    """
+    raws = [t.encode("utf-8") if isinstance(t, str) else bytes(t) for t in texts]
+    hashes = kernels.fnv1a_many(raws)
+    order = np.argsort(hashes, kind="stable")
+    offs = np.zeros(len(raws) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in raws], out=offs[1:])
+    blob = np.frombuffer(b"".join(raws), dtype=np.uint8)
+    filt = np.zeros(1 << 16, dtype=np.uint8)
+    filt[(hashes >> np.uint64(48)).astype(np.intp)] = 1
+    out = (hashes[order], order.astype(np.int64), blob, offs, filt)
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
 def _decode_mutf8(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
@@ -247,7 +269,7 @@ def looks_like_dex(data: bytes) -> bool:
     return len(data) >= HEADER_SIZE and data[:4] == DEX_MAGIC_PREFIX
 
 
-def _table(data: bytes, off: int, count: int, itemsize: int, fields: str, problems: list[str], label: str):
+def _table(data: bytes, off: int, count: int, itemsize: int, fields: np.dtype, problems: list[str], label: str):
     """Read ``count`` fixed-size items at ``off`` as a structured array, truncating at EOF."""
     if count < 0:
         count = 0
@@ -260,7 +282,7 @@ def _table(data: bytes, off: int, count: int, itemsize: int, fields: str, proble
     if count > avail:
         problems.append(f"{label}: {count} items declared, {avail} fit in the file")
         count = avail
-    return np.frombuffer(data, dtype=np.dtype(fields), count=count, offset=off) if count else np.zeros(0, dtype=np.dtype(fields))
+    return np.frombuffer(data, dtype=fields, count=count, offset=off) if count else np.zeros(0, dtype=fields)
 
 
 def _first_use_only(offsets: np.ndarray, problems: list[str], message: str) -> np.ndarray:
@@ -268,7 +290,10 @@ def _first_use_only(offsets: np.ndarray, problems: list[str], message: str) -> n
     nonzero = np.nonzero(offsets)[0]
     if not len(nonzero):
         return offsets
-    _, first = np.unique(offsets[nonzero], return_index=True)
+    used = offsets[nonzero]
+    if len(used) < 2 or bool((used[1:] > used[:-1]).all()):  # the usual layout: ascending, so no repeats
+        return offsets
+    _, first = np.unique(used, return_index=True)
     if len(first) == len(nonzero):
         return offsets
     keep = np.zeros(len(nonzero), dtype=bool)
@@ -316,7 +341,7 @@ def index_dex(data: bytes, name: str = "classes.dex") -> DexIndex:
         problems.append(f"{name}: unusual endian tag {endian:#x}")
 
     buf = np.frombuffer(data, dtype=np.uint8)
-    strings = _table(data, string_ids_off, string_ids_size, 4, "<u4", problems, f"{name} string_ids")
+    strings = _table(data, string_ids_off, string_ids_size, 4, _U4, problems, f"{name} string_ids")
     string_starts = kernels.string_data_starts(buf, np.int64(string_ids_off), np.int64(len(strings)))
     bad_strings = int(np.count_nonzero(string_starts < 0))
     if bad_strings:
@@ -325,11 +350,11 @@ def index_dex(data: bytes, name: str = "classes.dex") -> DexIndex:
     if unhashed:
         problems.append(f"{name}: {unhashed} strings not read (string data overlaps beyond the file's size)")
 
-    types = _table(data, type_ids_off, type_ids_size, 4, "<u4", problems, f"{name} type_ids").astype(np.int64)
-    protos = _table(data, proto_ids_off, proto_ids_size, 12, "(3,)<u4", problems, f"{name} proto_ids")
-    fields_ = _table(data, field_ids_off, field_ids_size, 8, "<u2,<u2,<u4", problems, f"{name} field_ids")
-    methods = _table(data, method_ids_off, method_ids_size, 8, "<u2,<u2,<u4", problems, f"{name} method_ids")
-    classes = _table(data, class_defs_off, class_defs_size, 32, "(8,)<u4", problems, f"{name} class_defs")
+    types = _table(data, type_ids_off, type_ids_size, 4, _U4, problems, f"{name} type_ids").astype(np.int64)
+    protos = _table(data, proto_ids_off, proto_ids_size, 12, _PROTO_ID, problems, f"{name} proto_ids")
+    fields_ = _table(data, field_ids_off, field_ids_size, 8, _MEMBER_ID, problems, f"{name} field_ids")
+    methods = _table(data, method_ids_off, method_ids_size, 8, _MEMBER_ID, problems, f"{name} method_ids")
+    classes = _table(data, class_defs_off, class_defs_size, 32, _CLASS_DEF, problems, f"{name} class_defs")
 
     class_data_off = _first_use_only(classes[:, 6].astype(np.int64), problems, f"{name}: {{}} class defs share another's class data (ignored)")
     def_class, def_method, def_flags, def_code_off, bad_classes = kernels.parse_class_data(

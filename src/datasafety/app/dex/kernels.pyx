@@ -188,6 +188,98 @@ def fnv1a_many(list raws):
     return out
 
 
+cdef inline int64_t _find_hash(const uint64_t* hashes, int64_t count, uint64_t h) noexcept nogil:
+    """First position of ``h`` in the sorted ``hashes``; ``count`` when absent."""
+    cdef int64_t lo = 0, hi = count, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if hashes[mid] < h:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < count and hashes[lo] == h:
+        return lo
+    return count
+
+
+cdef inline bint _string_equals(const uint8_t* b, int64_t n, int64_t p, const uint8_t* q, int64_t length) noexcept nogil:
+    """The string at ``p`` (bytes up to its NUL terminator or the end of the file) equals ``q``."""
+    cdef int64_t k
+    if p < 0 or p + length > n:
+        return False
+    for k in range(length):
+        if b[p + k] == 0 or b[p + k] != q[k]:
+            return False
+    return p + length == n or b[p + length] == 0
+
+
+def match_strings(const uint8_t[::1] buf, starts, string_hashes, query_hashes, query_order, query_blob, query_offs, query_filter):
+    """Indices of the strings equal to each query, by hash then bytes, without sorting the strings.
+
+    Query ``j`` is ``query_blob[query_offs[j]:query_offs[j + 1]]``;
+    ``query_hashes`` holds the FNV-1a 64 (:func:`string_hashes`) of every query,
+    sorted, and ``query_order`` the query of each; ``query_filter`` (uint8,
+    65536 entries) is 1 at the top 16 bits of each query hash. A string matches
+    a query when its hash in ``string_hashes`` is the query's and its bytes are
+    the query's. Returns CSR ``(ptr, items)`` (int64): the strings equal to
+    query ``j`` are ``items[ptr[j]:ptr[j + 1]]``, ascending. Runs with the GIL released.
+    """
+    cdef const int64_t[::1] s = _i64(starts)
+    cdef const uint64_t[::1] sh = np.ascontiguousarray(string_hashes, dtype=np.uint64)
+    cdef const uint64_t[::1] qh = np.ascontiguousarray(query_hashes, dtype=np.uint64)
+    cdef const int64_t[::1] qorder = _i64(query_order)
+    cdef const uint8_t[::1] blob = _u8(query_blob)
+    cdef const int64_t[::1] qoffs = _i64(query_offs)
+    cdef const uint8_t[::1] filt = _u8(query_filter)
+    cdef int64_t nq = qoffs.shape[0] - 1
+    if nq < 0 or qh.shape[0] != nq or qorder.shape[0] != nq or filt.shape[0] != 65536 or sh.shape[0] < s.shape[0]:
+        raise ValueError("match_strings: inconsistent query arrays")
+    qo = np.asarray(qorder)
+    qf = np.asarray(qoffs)
+    if nq and (qo.min() < 0 or qo.max() >= nq or qf[0] < 0 or (np.diff(qf) < 0).any() or qf[nq] > blob.shape[0]):
+        raise ValueError("match_strings: query offsets out of range")
+    if nq == 0:
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    cdef int64_t n = buf.shape[0]
+    cdef const uint8_t* b = _ptr(buf)
+    cdef const uint8_t* q = _ptr(blob)
+    cdef Py_ssize_t count = s.shape[0], i
+    ptr_arr = np.zeros(nq + 1, dtype=np.int64)
+    cdef int64_t[::1] ptr = ptr_arr
+    cdef int64_t pos, j, total = 0
+    cdef uint64_t h
+    cdef int fill
+    items_arr = None
+    cdef int64_t[::1] items
+    cdef int64_t[::1] nxt
+    for fill in range(2):
+        if fill:
+            # ptr[j + 1] holds the count of query j: make it the CSR pointers, and ``nxt`` the write positions.
+            np.cumsum(ptr_arr, out=ptr_arr)
+            total = ptr_arr[nq]
+            items_arr = np.empty(total, dtype=np.int64)
+            if total == 0:
+                break
+            items = items_arr
+            nxt = ptr_arr[:nq].copy()
+        with nogil:
+            for i in range(count):
+                h = sh[i]
+                if not filt[h >> 48]:
+                    continue
+                pos = _find_hash(&qh[0], nq, h)
+                while pos < nq and qh[pos] == h:
+                    j = qorder[pos]
+                    if _string_equals(b, n, s[i], q + qoffs[j], qoffs[j + 1] - qoffs[j]):
+                        if fill:
+                            items[nxt[j]] = i
+                            nxt[j] += 1
+                        else:
+                            ptr[j + 1] += 1
+                    pos += 1
+    return ptr_arr, items_arr
+
+
 def strings_with_prefix(const uint8_t[::1] buf, starts, prefix):
     """Boolean mask of strings whose bytes start with ``prefix`` (uint8 array)."""
     cdef const int64_t[::1] s = _i64(starts)
