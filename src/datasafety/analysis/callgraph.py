@@ -20,8 +20,9 @@ Dispatch (https://source.android.com/docs/core/runtime/dalvik-bytecode, invoke-k
   is kept with its receiver class ``X`` so that reachability can keep only
   classes that are instantiated (rapid type analysis).
 
-Everything is numpy arrays built by vectorised code and compiled kernels with
-hand-written bounds checks; no Python object per method or per call site.
+Everything is numpy arrays built by vectorised code and compiled kernels
+(:mod:`datasafety.analysis.graph_kernels`) with hand-written bounds checks;
+no Python object per method or per call site.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from datasafety.analysis.graph_kernels import cha_targets, proto_keys, resolve_many, subtype_mask, type_lists
 from datasafety.app.dex import kernels
 from datasafety.app.dex.index import DexIndex, dotted
 from datasafety.app.model import AppModel
@@ -54,175 +55,8 @@ INVOKE_OTHER = 5  # invoke-polymorphic / invoke-custom: not resolved
 MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-@njit(cache=True, nogil=True)
-def _mix(h, x):
-    """boost::hash_combine on 64 bits."""
-    return h ^ (x + np.uint64(0x9E3779B97F4A7C15) + (h << np.uint64(6)) + (h >> np.uint64(2)))
-
-
-@njit(cache=True, nogil=True)
-def type_lists(buf, offs, ntypes):
-    """Read the ``type_list`` at each offset (0 = empty list).
-
-    Returns CSR ``(ptr, items)``: the type ids of list ``i`` are
-    ``items[ptr[i]:ptr[i + 1]]``; ids ``>= ntypes`` and lists that run past the
-    end of the file are dropped.
-    """
-    n = buf.shape[0]
-    m = offs.shape[0]
-    ptr = np.zeros(m + 1, dtype=np.int64)
-    for i in range(m):
-        off = offs[i]
-        size = 0
-        if off > 0 and off + 4 <= n:
-            s = kernels._u32(buf, off)
-            if off + 4 + 2 * s <= n:
-                size = s
-        ptr[i + 1] = ptr[i] + size
-    items = np.empty(ptr[m], dtype=np.int64)
-    k = 0
-    for i in range(m):
-        cnt = ptr[i + 1] - ptr[i]
-        off = offs[i]
-        for j in range(cnt):
-            items[k] = kernels._u16(buf, off + 4 + 2 * j)
-            k += 1
-    for j in range(items.shape[0]):
-        if items[j] >= ntypes:
-            items[j] = -1
-    return ptr, items
-
-
-@njit(cache=True, nogil=True)
-def proto_keys(ret_keys, ptr, items, type_keys):
-    """Key of each proto: the return type key mixed with each parameter type key."""
-    m = ret_keys.shape[0]
-    out = np.empty(m, dtype=np.uint64)
-    for i in range(m):
-        h = ret_keys[i]
-        for j in range(ptr[i], ptr[i + 1]):
-            t = items[j]
-            h = _mix(h, type_keys[t] if t >= 0 else np.uint64(0))
-        out[i] = _mix(h, np.uint64(ptr[i + 1] - ptr[i]))
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _find(sorted_types, sorted_subsigs, order, t, s):
-    """Global method id defined by class type ``t`` with sub-signature ``s``, or -1."""
-    lo = 0
-    hi = sorted_types.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if sorted_types[mid] < t or (sorted_types[mid] == t and sorted_subsigs[mid] < s):
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < sorted_types.shape[0] and sorted_types[lo] == t and sorted_subsigs[lo] == s:
-        return order[lo]
-    return -1
-
-
-@njit(cache=True, nogil=True)
-def _resolve_up(type_super, sorted_types, sorted_subsigs, order, t, s):
-    """First definition of ``s`` walking up the superclass chain from type ``t`` (-1: none in the app)."""
-    steps = 0
-    while t >= 0 and steps < 256:
-        gm = _find(sorted_types, sorted_subsigs, order, t, s)
-        if gm >= 0:
-            return gm
-        t = type_super[t]
-        steps += 1
-    return -1
-
-
-@njit(cache=True, nogil=True)
-def resolve_many(type_super, sorted_types, sorted_subsigs, order, ts, ss):
-    out = np.empty(ts.shape[0], dtype=np.int64)
-    for i in range(ts.shape[0]):
-        out[i] = _resolve_up(type_super, sorted_types, sorted_subsigs, order, ts[i], ss[i]) if ts[i] >= 0 else -1
-    return out
-
-
-@njit(cache=True, nogil=True)
-def cha_targets(type_super, type_concrete, child_ptr, children, sorted_types, sorted_subsigs, order, m_code, qtypes, qsubsigs):
-    """Class-hierarchy targets of virtual calls ``(qtypes[i], qsubsigs[i])``.
-
-    Returns CSR ``(ptr, recv, target)``: for query ``i`` the pairs
-    ``(receiver class type, target method)`` in ``ptr[i]:ptr[i + 1]``; only
-    targets with code. ``type_concrete`` marks instantiable app classes.
-    """
-    ntypes = type_super.shape[0]
-    nq = qtypes.shape[0]
-    stamp = np.full(ntypes, -1, dtype=np.int64)
-    stack = np.empty(ntypes + 1, dtype=np.int64)
-    ptr = np.zeros(nq + 1, dtype=np.int64)
-    cap = max(16, nq * 2)
-    recv = np.empty(cap, dtype=np.int64)
-    targ = np.empty(cap, dtype=np.int64)
-    k = 0
-    for q in range(nq):
-        t0 = qtypes[q]
-        s = qsubsigs[q]
-        if t0 < 0:
-            ptr[q + 1] = k
-            continue
-        top = 0
-        stack[top] = t0
-        top += 1
-        stamp[t0] = q
-        while top > 0:
-            top -= 1
-            t = stack[top]
-            if type_concrete[t]:
-                gm = _resolve_up(type_super, sorted_types, sorted_subsigs, order, t, s)
-                if gm >= 0 and m_code[gm]:
-                    if k >= cap:
-                        cap *= 2
-                        r2 = np.empty(cap, dtype=np.int64)
-                        t2 = np.empty(cap, dtype=np.int64)
-                        r2[:k] = recv[:k]
-                        t2[:k] = targ[:k]
-                        recv = r2
-                        targ = t2
-                    recv[k] = t
-                    targ[k] = gm
-                    k += 1
-            for j in range(child_ptr[t], child_ptr[t + 1]):
-                c = children[j]
-                if c >= 0 and stamp[c] != q and top < stack.shape[0]:
-                    stamp[c] = q
-                    stack[top] = c
-                    top += 1
-        ptr[q + 1] = k
-    return ptr, recv[:k], targ[:k]
-
-
-@njit(cache=True, nogil=True)
-def subtype_mask(child_ptr, children, root):
-    """Bool per type: ``root`` or a (transitive) subclass or implementor of it."""
-    n = child_ptr.shape[0] - 1
-    out = np.zeros(n, dtype=np.bool_)
-    if root < 0 or root >= n:
-        return out
-    stack = np.empty(n + 1, dtype=np.int64)
-    top = 0
-    stack[top] = root
-    top += 1
-    out[root] = True
-    while top > 0:
-        top -= 1
-        t = stack[top]
-        for j in range(child_ptr[t], child_ptr[t + 1]):
-            c = children[j]
-            if 0 <= c < n and not out[c]:
-                out[c] = True
-                stack[top] = c
-                top += 1
-    return out
-
-
 def _mix_np(h: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """boost::hash_combine on uint64 arrays; wraps exactly like the compiled :func:`graph_kernels.mix`."""
     with np.errstate(over="ignore"):
         return h ^ (x + MIX + (h << np.uint64(6)) + (h >> np.uint64(2)))
 

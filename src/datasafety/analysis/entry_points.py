@@ -28,10 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from datasafety.analysis.actors import in_package
 from datasafety.analysis.callgraph import ACC_STATIC, CallGraph
+from datasafety.analysis.graph_kernels import callback_methods as _callback_methods
 from datasafety.app.dex import kernels
 from datasafety.app.dex.index import dotted, fnv1a
 from datasafety.app.manifest import Component
@@ -155,100 +155,6 @@ def on_method_mask(cg: CallGraph, prefix: str) -> np.ndarray:
         names = dex.method_name[np.clip(midx, 0, max(len(dex.method_name) - 1, 0))]
         out[sel] = name_ok[np.clip(names, 0, len(name_ok) - 1)] & (midx >= 0)
     return out
-
-
-@njit(cache=True, nogil=True)
-def _callback_methods(inst, type_class, type_super, iface_ptr, ifaces, cb_of_type, cb_name_ptr, cb_names,
-                      framework_other, component_base, object_gid, sorted_types, sorted_order, m_name, m_flags, m_code, m_on):
-    """For each instantiated app class: the methods the framework calls back.
-
-    ``cb_of_type[t]``: index of the callback entry for framework type ``t`` (-1
-    none); its method-name hashes are ``cb_names[cb_name_ptr[i]:cb_name_ptr[i + 1]]``.
-    ``framework_other[t]``: ``t`` is a framework type without a callback entry.
-    ``component_base[t]``: activities, services, providers and the application
-    extend ``t``: they are started from the manifest only, never as callbacks.
-    Returns (method ids, callback index or -1 for the ``on...`` rule, receiver class).
-    """
-    ntypes = type_super.shape[0]
-    out_m = []
-    out_cb = []
-    out_t = []
-    stamp = np.full(ntypes, -1, dtype=np.int64)
-    stack = np.empty(ntypes + 1, dtype=np.int64)
-    nm = sorted_types.shape[0]
-    for t in range(ntypes):
-        if not inst[t] or not type_class[t]:
-            continue
-        # supertypes of t (DFS over superclass and interface edges)
-        top = 0
-        stack[top] = t
-        top += 1
-        stamp[t] = t
-        other = False
-        is_component = False
-        start = len(out_m)
-        while top > 0:
-            top -= 1
-            s = stack[top]
-            if component_base[s]:
-                is_component = True
-            c = cb_of_type[s]
-            if c >= 0:
-                for j in range(cb_name_ptr[c], cb_name_ptr[c + 1]):
-                    h = cb_names[j]
-                    # nearest app class (from t upwards) defining an instance method named h
-                    u = t
-                    steps = 0
-                    found = False
-                    while u >= 0 and steps < 256 and not found:
-                        lo = np.searchsorted(sorted_types, u)
-                        k = lo
-                        while k < nm and sorted_types[k] == u:
-                            g = sorted_order[k]
-                            if m_name[g] == h and (m_flags[g] & 0x8) == 0 and m_code[g]:
-                                out_m.append(g)
-                                out_cb.append(c)
-                                out_t.append(t)
-                                found = True
-                            k += 1
-                        u = type_super[u]
-                        steps += 1
-            elif framework_other[s] and s != object_gid:
-                other = True
-            sup = type_super[s]
-            if sup >= 0 and stamp[sup] != t and top < stack.shape[0]:
-                stamp[sup] = t
-                stack[top] = sup
-                top += 1
-            for j in range(iface_ptr[s], iface_ptr[s + 1]):
-                i = ifaces[j]
-                if i >= 0 and stamp[i] != t and top < stack.shape[0]:
-                    stamp[i] = t
-                    stack[top] = i
-                    top += 1
-        if is_component:
-            while len(out_m) > start:
-                out_m.pop()
-                out_cb.pop()
-                out_t.pop()
-            continue
-        if other:
-            # on... methods declared by t and its app superclasses
-            u = t
-            steps = 0
-            while u >= 0 and type_class[u] and steps < 256:
-                lo = np.searchsorted(sorted_types, u)
-                k = lo
-                while k < nm and sorted_types[k] == u:
-                    g = sorted_order[k]
-                    if m_on[g] and (m_flags[g] & (0x8 | 0x2 | 0x10000)) == 0 and m_code[g]:
-                        out_m.append(g)
-                        out_cb.append(-1)
-                        out_t.append(t)
-                    k += 1
-                u = type_super[u]
-                steps += 1
-    return np.array(out_m, dtype=np.int64), np.array(out_cb, dtype=np.int64), np.array(out_t, dtype=np.int64)
 
 
 class CallbackFinder:

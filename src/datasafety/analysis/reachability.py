@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
 from datasafety.analysis.callgraph import CallGraph
 from datasafety.analysis.entry_points import (
@@ -31,6 +30,7 @@ from datasafety.analysis.entry_points import (
     lifecycle_entries,
 )
 from datasafety.analysis.feasible import Feasibility
+from datasafety.analysis.graph_kernels import bfs
 from datasafety.app.dex import kernels
 from datasafety.app.dex.index import fnv1a
 from datasafety.knowledge.flows import FlowKnowledge
@@ -38,60 +38,6 @@ from datasafety.knowledge.flows import FlowKnowledge
 MAX_ROUNDS = 64
 UNREACHED = -2
 ROOT = -1
-
-
-@njit(cache=True, nogil=True)
-def bfs(roots, inst, mcs_ptr, cs_set, cs_pc, set_ptr, set_recv, set_target, mnew_ptr, mnew, mclinit_ptr, mclinit, clinit_of_type):
-    """Breadth-first search from ``roots``; marks types created by reached code in ``inst`` (in place).
-
-    Returns ``(parent, parent_pc)``: per method the caller that reached it
-    first (-1 for a root, -2 when unreached) and the call's pc (-1 for a root
-    or a static initialiser).
-    """
-    n = mcs_ptr.shape[0] - 1
-    parent = np.full(n, -2, dtype=np.int64)
-    parent_pc = np.full(n, -1, dtype=np.int64)
-    queue = np.empty(n + 1, dtype=np.int64)
-    head = 0
-    tail = 0
-    ntypes = inst.shape[0]
-    nsets = set_ptr.shape[0] - 1
-    for r in roots:
-        if 0 <= r < n and parent[r] == -2:
-            parent[r] = -1
-            queue[tail] = r
-            tail += 1
-    while head < tail:
-        m = queue[head]
-        head += 1
-        for j in range(mnew_ptr[m], mnew_ptr[m + 1]):
-            t = mnew[j]
-            if 0 <= t < ntypes:
-                inst[t] = True
-        for j in range(mclinit_ptr[m], mclinit_ptr[m + 1]):
-            t = mclinit[j]
-            if 0 <= t < ntypes:
-                c = clinit_of_type[t]
-                if c >= 0 and parent[c] == -2:
-                    parent[c] = m
-                    parent_pc[c] = -1
-                    queue[tail] = c
-                    tail += 1
-        for c in range(mcs_ptr[m], mcs_ptr[m + 1]):
-            s = cs_set[c]
-            if s < 0 or s >= nsets:
-                continue
-            for j in range(set_ptr[s], set_ptr[s + 1]):
-                r = set_recv[j]
-                if r >= 0 and not inst[r]:
-                    continue
-                t = set_target[j]
-                if 0 <= t < n and parent[t] == -2:
-                    parent[t] = m
-                    parent_pc[t] = cs_pc[c]
-                    queue[tail] = t
-                    tail += 1
-    return parent, parent_pc
 
 
 @dataclass

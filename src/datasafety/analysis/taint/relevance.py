@@ -27,9 +27,9 @@ one compiled breadth-first search over the reversed call graph.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from datasafety.analysis.callgraph import CallGraph
+from datasafety.analysis.graph_kernels import distances as _distances
 from datasafety.analysis.taint.values import deep_taint
 from datasafety.app.dex import kernels
 from datasafety.app.dex.index import fnv1a
@@ -42,45 +42,6 @@ SPUT_OBJECT = 0x69
 UNREACHABLE = np.iinfo(np.int32).max
 ICC_READS = ("getIntent", "getExtras")
 DISTINCTIVE_NAME_LENGTH = 12
-
-
-@njit(cache=True, nogil=True)
-def _distances(seeds, target_ptr, target_sets, set_ptr, set_callers, limit):
-    """Breadth-first distance from any seed to its callers, transitively, up to ``limit``.
-
-    The reversed call graph is walked through target sets (a virtual call's set is shared by
-    all its call sites): method -> sets containing it -> methods calling through each set.
-    Each set is expanded once, so the cost is linear in the call graph's size.
-    """
-    n = target_ptr.shape[0] - 1
-    nsets = set_ptr.shape[0] - 1
-    dist = np.full(n, np.iinfo(np.int32).max, dtype=np.int32)
-    seen_set = np.zeros(nsets, dtype=np.bool_)
-    queue = np.empty(n + 1, dtype=np.int64)
-    head = 0
-    tail = 0
-    for s in seeds:
-        if 0 <= s < n and dist[s] != 0:
-            dist[s] = 0
-            queue[tail] = s
-            tail += 1
-    while head < tail:
-        m = queue[head]
-        head += 1
-        if dist[m] >= limit:
-            continue
-        for j in range(target_ptr[m], target_ptr[m + 1]):
-            st = target_sets[j]
-            if st < 0 or st >= nsets or seen_set[st]:
-                continue
-            seen_set[st] = True
-            for k in range(set_ptr[st], set_ptr[st + 1]):
-                c = set_callers[k]
-                if 0 <= c < n and dist[c] > dist[m] + 1:
-                    dist[c] = dist[m] + 1
-                    queue[tail] = c
-                    tail += 1
-    return dist
 
 
 def _descriptor(dotted_name: str) -> str:
