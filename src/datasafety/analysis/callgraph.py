@@ -27,7 +27,7 @@ no Python object per method or per call site.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -127,6 +127,8 @@ class CallGraph:
     clinit_of_type: np.ndarray
     dex_set_of_ref: list[np.ndarray]
     """Per DEX, target set id of each entry of the reference table (-1 for non-invokes)."""
+    _gid_memo: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    """:meth:`type_gid` results (the flow analysis asks for the same descriptors again and again)."""
 
     @property
     def method_count(self) -> int:
@@ -141,11 +143,15 @@ class CallGraph:
 
     def type_gid(self, descriptor: str) -> int:
         """Global type id of a descriptor (``Lcom/foo/Bar;``), -1 when no DEX mentions it."""
-        from datasafety.app.dex.index import fnv1a
+        gid = self._gid_memo.get(descriptor)
+        if gid is None:
+            from datasafety.app.dex.index import fnv1a
 
-        key = np.uint64(fnv1a(descriptor.encode("utf-8")))
-        i = int(np.searchsorted(self.type_keys, key))
-        return i if i < len(self.type_keys) and self.type_keys[i] == key else -1
+            key = np.uint64(fnv1a(descriptor.encode("utf-8")))
+            i = int(np.searchsorted(self.type_keys, key))
+            gid = i if i < len(self.type_keys) and self.type_keys[i] == key else -1
+            self._gid_memo[descriptor] = gid
+        return gid
 
     def method_parts(self, gm: int) -> tuple[str, str, str]:
         """(class descriptor, name, proto descriptor) of global method ``gm``."""
