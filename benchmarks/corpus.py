@@ -182,7 +182,7 @@ def main() -> None:
     print(f"APKs: {len(apks)} ({total_mib:.1f} MiB) under {args.corpus}")
     print(flush=True)
 
-    # Numba compiles on the first scan of a fresh checkout; do that outside the timed pass.
+    # The first scan fills the page cache; do that outside the timed pass.
     run_measured(datasafety_command() + ["scan", str(apks[0]), "--quiet", "--json", os.devnull])
 
     out: dict = {"apks": [str(p) for p in apks]}

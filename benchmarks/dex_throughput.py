@@ -11,7 +11,7 @@ from ``make_large_apk.py`` at /tmp/datasafety-large.apk), in one process:
 - scan: the whole ``datasafety.scan(path)`` plus ``report.to_json()`` (reading
   the zip, manifest, index, analyses, verdicts).
 
-One untimed warm-up of each (Numba's kernels compile or load from the cache),
+One untimed warm-up of each (fills the page cache),
 then ``--runs`` timed runs (default 3); medians, MiB/s of uncompressed DEX,
 and ratios to the inflate floor.
 

@@ -2,7 +2,7 @@
 """Analysis time of datasafety beside androguard, both in one warm Python process.
 
 `scan_vs_androguard.py` measures each tool as a fresh command, start-up included
-(about 0.9 s of imports and Numba cache loading for us). This script measures
+(about 0.3 s of imports for us). This script measures
 what each tool spends on the app itself: both are imported first, each gets one
 warm-up run, then the runs alternate (ours, peer, ours, peer, ...) and the
 medians are compared.

@@ -41,7 +41,7 @@ def main() -> None:
         sys.exit(2)
     with tempfile.TemporaryDirectory() as tmp:
         outs = {1: Path(tmp) / "j1.json", 2: Path(tmp) / "j2.json"}
-        run(args.apk, 1, outs[1])  # warm-up (Numba cache, page cache)
+        run(args.apk, 1, outs[1])  # warm-up (page cache)
         times = {1: [], 2: []}
         for _ in range(args.runs):
             for jobs in (1, 2):

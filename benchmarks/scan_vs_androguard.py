@@ -11,7 +11,7 @@ child, from ``os.wait4``) belongs to one tool only:
   of kind ``invoke`` in ``src/datasafety/knowledge/data/api_catalogue.json``,
   ``dx.find_methods(classname=..., methodname=...)`` and ``get_xref_from()``.
 
-One untimed warm-up run of each tool comes first (it builds Numba's cache),
+One untimed warm-up run of each tool comes first (it fills the page cache),
 then ``--runs`` timed runs (default 3), alternating the tools; the table shows
 medians. The warm-up runs also feed a correctness cross-check: the set of
 (caller class, caller method, API) for location APIs must be the same for
@@ -347,7 +347,7 @@ def main() -> None:
             size_mib = apk.stat().st_size / MIB
             ours_json = os.path.join(tmp, "ours.json")
             peer_json = os.path.join(tmp, "peer.json")
-            # Warm-up (untimed): fills Numba's cache and the page cache; its outputs feed the cross-check.
+            # Warm-up (untimed): fills the page cache; its outputs feed the cross-check.
             warm_ours = run_measured(ours_cmd + ["scan", str(apk), "--quiet", "--json", ours_json], args.timeout)
             warm_peer = run_measured(peer_command(apk, peer_json), args.timeout)
             ours_runs, peer_runs = [], []
