@@ -5,7 +5,10 @@ For each APK, each tool runs in a fresh subprocess, so wall time includes
 interpreter start-up and imports for both, and peak RSS (``ru_maxrss`` of that
 child, from ``os.wait4``) belongs to one tool only:
 
-- ours: ``datasafety scan APK --quiet --json /dev/null``;
+- ours: ``datasafety scan APK --quiet --json /dev/null`` (the default scan,
+  with call graph, reachability and flows), and the inventory scan with
+  ``--no-flows`` (everything the scan issue reports: permissions, call sites,
+  SDKs, verdicts), which is what the peer's work below compares with;
 - the peer: androguard's ``AnalyzeAPK(path)`` followed by what a user would
   otherwise do to find the sensitive API call sites: for every catalogue entry
   of kind ``invoke`` in ``src/datasafety/knowledge/data/api_catalogue.json``,
@@ -350,15 +353,16 @@ def main() -> None:
             # Warm-up (untimed): fills the page cache; its outputs feed the cross-check.
             warm_ours = run_measured(ours_cmd + ["scan", str(apk), "--quiet", "--json", ours_json], args.timeout)
             warm_peer = run_measured(peer_command(apk, peer_json), args.timeout)
-            ours_runs, peer_runs = [], []
+            ours_runs, inv_runs, peer_runs = [], [], []
             for i in range(args.runs):
-                pair = [
+                trio = [
                     ("ours", ours_runs, ours_cmd + ["scan", str(apk), "--quiet", "--json", os.devnull]),
+                    ("ours --no-flows", inv_runs, ours_cmd + ["scan", str(apk), "--quiet", "--no-flows", "--json", os.devnull]),
                     ("androguard", peer_runs, peer_command(apk, os.devnull)),
                 ]
                 if i % 2:
-                    pair.reverse()
-                for tool, runs, cmd in pair:
+                    trio.reverse()
+                for tool, runs, cmd in trio:
                     run = run_measured(cmd, args.timeout)
                     runs.append(run)
                     status = "ok" if run.ok else run.error_line()
@@ -370,10 +374,14 @@ def main() -> None:
                 vals = [getattr(r, attr) for r in runs if r.ok]
                 return statistics.median(vals) if vals else None
 
-            o_t, p_t = med(ours_runs, "seconds"), med(peer_runs, "seconds")
-            o_m, p_m = med(ours_runs, "maxrss_mib"), med(peer_runs, "maxrss_mib")
-            ratio = f"{p_t / o_t:.1f}x" if o_t and p_t else "n/a"
-            rows.append([label, f"{size_mib:.2f}", fmt(o_t, ".2f"), fmt(p_t, ".2f"), ratio, fmt(o_m, ".0f"), fmt(p_m, ".0f")])
+            o_t, i_t, p_t = med(ours_runs, "seconds"), med(inv_runs, "seconds"), med(peer_runs, "seconds")
+            o_m, i_m, p_m = med(ours_runs, "maxrss_mib"), med(inv_runs, "maxrss_mib"), med(peer_runs, "maxrss_mib")
+
+            def ratio(ours: float | None) -> str:
+                return f"{p_t / ours:.1f}x" if ours and p_t else "n/a"
+
+            rows.append([label, f"{size_mib:.2f}", fmt(o_t, ".2f"), fmt(i_t, ".2f"), fmt(p_t, ".2f"), ratio(o_t), ratio(i_t),
+                         fmt(o_m, ".0f"), fmt(i_m, ".0f"), fmt(p_m, ".0f")])
 
             if warm_ours.ok and warm_peer.ok:
                 ours_set = ours_triples(ours_json, ids)
@@ -386,7 +394,8 @@ def main() -> None:
     print()
     print(
         table(
-            ["APK", "size MiB", "ours median s", "androguard median s", "ratio (androguard/ours)", "ours peak RSS MiB", "androguard peak RSS MiB"],
+            ["APK", "size MiB", "ours s", "ours --no-flows s", "androguard s", "ratio (androguard/ours)",
+             "ratio (androguard/ours --no-flows)", "ours RSS MiB", "ours --no-flows RSS MiB", "androguard RSS MiB"],
             rows,
         )
     )
