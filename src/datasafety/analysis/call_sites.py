@@ -80,37 +80,52 @@ class CallSite:
         }
 
 
-def _target_ids(dex: DexIndex, api: SensitiveApi, strings: dict[str, np.ndarray]) -> np.ndarray:
-    """Method ids (invoke), field ids (field) or string ids (string) that this entry matches.
+def _catalogue_texts(apis: tuple[SensitiveApi, ...]) -> list[str]:
+    """Class descriptors and member names of the catalogue's invoke and field entries, sorted."""
+    return sorted({t for api in apis if api.kind != "string" for t in (api.class_descriptor, api.member)})
 
-    ``strings``: string indices of every class descriptor and member name of the
-    catalogue in this DEX (from one batched look-up).
+
+def _member_targets(dex: DexIndex, apis: tuple[SensitiveApi, ...], plan: list[tuple[int, str, str, str]], texts: list[str]) -> dict[tuple[int, int], list[int]]:
+    """``(reference kind, method or field id) -> catalogue positions`` for the invoke and field entries.
+
+    One batched string look-up for every descriptor and name (``texts``, from
+    :func:`_catalogue_texts`), then one vectorised membership test per table
+    on ``class << 32 | name`` keys; only the protos of matching methods are decoded.
+    ``plan``: ``(catalogue position, kind, member, class descriptor)`` of each
+    invoke and field entry.
     """
-    if api.kind == "string":
-        return dex.strings_with_prefix(api.member)
-    cls = strings.get(api.class_descriptor)
-    names = strings.get(api.member)
-    if cls is None or names is None or not len(cls) or not len(names):
-        return np.zeros(0, dtype=np.int64)
-    types = np.nonzero(np.isin(dex.type_desc, cls))[0]
-    if not len(types):
-        return np.zeros(0, dtype=np.int64)
-    if api.kind == "invoke":
-        ids = np.nonzero(np.isin(dex.method_name, names) & np.isin(dex.method_class, types))[0]
-        if api.descriptor:
-            ids = np.array([i for i in ids if dex.proto_descriptor(int(dex.method_proto[i])) == api.descriptor], dtype=np.int64)
-        return ids
-    if api.kind == "field":
-        return np.nonzero(np.isin(dex.field_name, names) & np.isin(dex.field_class, types))[0]
-    return np.zeros(0, dtype=np.int64)
-
-
-def _catalogue_strings(dex: DexIndex, apis: tuple[SensitiveApi, ...]) -> dict[str, np.ndarray]:
-    texts = sorted({t for api in apis if api.kind != "string" for t in (api.class_descriptor, api.member)})
-    return dict(zip(texts, dex.find_many_strings(texts)))
-
-
-_REF_KIND = {"invoke": kernels.REF_INVOKE, "field": kernels.REF_FIELD_READ, "string": kernels.REF_STRING}
+    strings = dict(zip(texts, dex.find_many_strings(texts)))
+    descriptors = [strings[t] for t in texts if t[:1] == "L" and t[-1:] == ";"]
+    wanted_types = np.concatenate(descriptors) if descriptors else np.zeros(0, np.int64)
+    types_of: dict[int, list[int]] = {}
+    for t in np.nonzero(np.isin(dex.type_desc, wanted_types))[0].tolist():
+        types_of.setdefault(int(dex.type_desc[t]), []).append(t)
+    wanted: dict[str, dict[int, list[int]]] = {"invoke": {}, "field": {}}
+    for pos, kind, member, class_descriptor in plan:
+        names, cls = strings.get(member), strings.get(class_descriptor)
+        if names is None or cls is None or not len(names) or not len(cls):
+            continue
+        for c in cls.tolist():
+            for t in types_of.get(c, ()):
+                for n in names.tolist():
+                    positions = wanted[kind].setdefault((t << 32) | n, [])
+                    if pos not in positions:
+                        positions.append(pos)
+    out: dict[tuple[int, int], list[int]] = {}
+    for kind, classes, name_ids, ref in (
+        ("invoke", dex.method_class, dex.method_name, kernels.REF_INVOKE),
+        ("field", dex.field_class, dex.field_name, kernels.REF_FIELD_READ),
+    ):
+        if not wanted[kind] or not len(classes):
+            continue
+        keys = (classes.astype(np.int64) << 32) | name_ids.astype(np.int64)
+        for idx in np.nonzero(np.isin(keys, np.fromiter(wanted[kind], dtype=np.int64)))[0].tolist():
+            for pos in wanted[kind][int(keys[idx])]:
+                api = apis[pos]
+                if kind == "invoke" and api.descriptor and dex.proto_descriptor(int(dex.method_proto[idx])) != api.descriptor:
+                    continue
+                out.setdefault((ref, idx), []).append(pos)
+    return out
 
 
 def _strings_in_row(dex: DexIndex, row: int) -> set[int]:
@@ -141,33 +156,42 @@ def find_call_sites(app: AppModel, knowledge: Knowledge, resolver: ActorResolver
     requested = {
         p.name for p in manifest.permissions if p.max_sdk_version is None or p.max_sdk_version >= min_sdk
     }
+    apis = tuple(knowledge.apis)
+    texts = _catalogue_texts(apis)
+    plan = [(pos, api.kind, api.member, api.class_descriptor) for pos, api in enumerate(apis) if api.kind in ("invoke", "field")]
+    prefixes = [(pos, api.member) for pos, api in enumerate(apis) if api.kind == "string"]
+
     def hits_in(dex_no: int) -> list[tuple]:
         dex = app.dex[dex_no]
         found: list[tuple] = []
         if not len(dex.ref_kind):
             return found
         kept_rows = app.kept_rows(dex_no)
-        strings = _catalogue_strings(dex, knowledge.apis)
-        for api in knowledge.apis:
-            targets = _target_ids(dex, api, strings)
-            if not len(targets):
+        # (catalogue position, reference row) of every use, in catalogue then file order.
+        wanted = _member_targets(dex, apis, plan, texts)
+        for pos, prefix in prefixes:
+            for sid in dex.strings_with_prefix(prefix).tolist():
+                wanted.setdefault((kernels.REF_STRING, sid), []).append(pos)
+        uses: list[tuple[int, int]] = []
+        if wanted:
+            keys = np.fromiter(((k << 40) | i for k, i in wanted), dtype=np.int64)
+            ref_keys = (dex.ref_kind.astype(np.int64) << 40) | dex.ref_target
+            for hit in np.nonzero(np.isin(ref_keys, keys))[0].tolist():
+                uses.extend((pos, hit) for pos in wanted[(int(dex.ref_kind[hit]), int(dex.ref_target[hit]))])
+        uses.sort()
+        required_of: dict[int, set[int]] = {}
+        for pos, hit in uses:
+            api = apis[pos]
+            row = int(dex.ref_row[hit])
+            if not kept_rows[row]:
                 continue
-            mask = (dex.ref_kind == _REF_KIND[api.kind]) & np.isin(dex.ref_target, targets)
-            hits = np.nonzero(mask)[0]
-            if not len(hits):
-                continue
-            required: set[int] | None = None
             if api.requires_string:
-                required = set()
-                for found_ids in dex.find_many_strings(list(api.requires_string)):
-                    required.update(int(i) for i in found_ids)
-            for hit in hits:
-                row = int(dex.ref_row[hit])
-                if not kept_rows[row]:
+                if pos not in required_of:
+                    required_of[pos] = {int(i) for ids in dex.find_many_strings(list(api.requires_string)) for i in ids}
+                if not (required_of[pos] & _strings_in_row(dex, row)):
                     continue
-                if required is not None and not (required & _strings_in_row(dex, row)):
-                    continue
-                found.append((dex_no, row, int(dex.ref_pc[hit]), int(dex.ref_target[hit]), api))
+            found.append((dex_no, row, int(dex.ref_pc[hit]), int(dex.ref_target[hit]), api))
+        return found
         return found
 
     raw: list[tuple] = []
