@@ -128,12 +128,13 @@ def analyse(
                 seconds = [r for r in (stage_budget.remaining(), budget.remaining()) if r is not None]
                 try:
                     result = find_flows(
-                        graph, reachability, knowledge, flow_knowledge, resolver, call_sites, seconds=min(seconds) if seconds else None
+                        graph, reachability, knowledge, flow_knowledge, resolver, call_sites, seconds=min(seconds) if seconds else None,
+                        memory_mb=budget.memory_mb,
                     )
                     found_flows = list(result.flows)
                     if not result.complete:
                         incomplete.append("flows")
-                        anomalies.append(Anomaly("budget_exhausted", "time budget ran out during stage flows; the flows found so far are kept", "scan"))
+                        anomalies.append(Anomaly("budget_exhausted", f"{result.stopped_by} budget ran out during stage flows; the flows found so far are kept", "scan"))
                 except _STAGE_ERRORS as exc:
                     _stage_failed("flows", exc, incomplete, anomalies)
             if progress:

@@ -51,3 +51,20 @@ def test_flow_budget_zero_skips_reachability():
     report = scan(shared_path("droidbench/Callbacks/Button2.apk"), flow_budget=0)
     assert report.incomplete == ("reachability", "flows")
     assert report.flows == ()
+
+
+def test_memory_budget_stops_the_flow_stage_while_it_runs(monkeypatch):
+    # The engine checks the process's resident memory every 256 basic blocks. Make only the
+    # engine see a huge RSS: the stage checks before it pass, the flow analysis stops inside.
+    import datasafety.analysis.taint.engine as engine
+
+    monkeypatch.setattr(engine, "current_rss_mb", lambda: 1e9)
+    path = shared_path("quark-apk-samples/InsecureBankv2.apk")
+    report = scan(path, memory_budget=1e6)
+    assert report.incomplete == ("flows",)
+    assert [a.message for a in report.anomalies if a.code == "budget_exhausted"] == [
+        "memory budget ran out during stage flows; the flows found so far are kept"
+    ]
+    validate(report.to_json())
+    monkeypatch.undo()
+    assert scan(path, memory_budget=1e6).incomplete == ()

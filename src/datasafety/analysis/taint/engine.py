@@ -58,6 +58,7 @@ from datasafety.analysis.taint.values import (
     reachable_objects,
     taint_only,
 )
+from datasafety.budget import current_rss_mb
 
 MAX_CALL_DEPTH = 24
 WORK_PER_SECOND = 40_000
@@ -160,7 +161,7 @@ class Engine:
     """State of one flow analysis run (see module docstring)."""
 
     def __init__(self, cg: CallGraph, reachability, library: Library, relevance, seconds: float | None,
-                 password_ids: frozenset[int], first_party, callback_methods):
+                 password_ids: frozenset[int], first_party, callback_methods, memory_mb: float | None = None):
         self.cg = cg
         self.reach = reachability
         self.lib = library
@@ -168,6 +169,10 @@ class Engine:
         self.work_limit = int(seconds * WORK_PER_SECOND) if seconds is not None else None
         self.deadline = time.monotonic() + seconds * WALL_CLOCK_FACTOR if seconds is not None else None
         self.work = 0
+        self.memory_mb = memory_mb
+        """Resident memory ceiling of the process in MB (``--memory-budget``); None = unlimited."""
+        self.stopped_by = ""
+        """``time`` or ``memory`` once the analysis was cut short."""
         self.password_ids = password_ids
         self.first_party = first_party
         self.callback_methods_of = callback_methods
@@ -220,11 +225,19 @@ class Engine:
 
     # ------------------------------------------------------------ budget
     def tick(self) -> None:
-        """Called once per basic block; raises :class:`BudgetExhausted` when the work budget is spent."""
+        """Called once per basic block; raises :class:`BudgetExhausted` when the work budget is spent,
+        or (checked every :data:`TICKS_PER_CHECK` blocks) the wall clock or the memory ceiling is passed."""
         self._ticks += 1
         if self.work_limit is not None and self.work > self.work_limit:
+            self.stopped_by = "time"
             raise BudgetExhausted()
-        if self.deadline is not None and self._ticks % TICKS_PER_CHECK == 0 and time.monotonic() > self.deadline:
+        if self._ticks % TICKS_PER_CHECK:
+            return
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.stopped_by = "time"
+            raise BudgetExhausted()
+        if self.memory_mb is not None and current_rss_mb() >= self.memory_mb:
+            self.stopped_by = "memory"
             raise BudgetExhausted()
 
     # ----------------------------------------------------------- objects

@@ -34,6 +34,8 @@ class FlowResult:
     complete: bool
     """False when the budget ran out (the flows found so far are kept)."""
     methods_analysed: int
+    stopped_by: str = ""
+    """``time`` or ``memory`` when ``complete`` is False."""
 
 
 def _first_party(cg: CallGraph, resolver: ActorResolver) -> np.ndarray:
@@ -95,13 +97,16 @@ def find_flows(
     resolver: ActorResolver,
     call_sites: list[CallSite],
     seconds: float | None = None,
+    memory_mb: float | None = None,
 ) -> FlowResult:
     """Flows from sources to sinks in the components the platform or the app starts.
 
     ``seconds``: budget; when it runs out the flows found so far are
     returned with ``complete=False``. It is counted in interpreted
     instructions (:data:`engine.WORK_PER_SECOND`), so the result does not
-    depend on the machine's speed or load.
+    depend on the machine's speed or load. ``memory_mb``: resident memory
+    ceiling of the process in MB; passing it also cuts the run short
+    (``stopped_by="memory"``), at a point that depends on the machine.
     """
     library = Library(cg, fk, knowledge)
     first_party = _first_party(cg, resolver)
@@ -113,6 +118,7 @@ def find_flows(
         password_ids=frozenset(cg.app.layouts.password_view_ids),
         first_party=first_party,
         callback_methods=lambda gid: callbacks.get(gid, ()),
+        memory_mb=memory_mb,
     )
     started = [c for c in reach.components if c.name in reach.started]
     engine.icc = Icc(
@@ -135,7 +141,8 @@ def find_flows(
             engine.stack = list(stack)
             engine.record_flow(label, gm, pc, api, "ipc")
             engine.stack = saved
-    return FlowResult(tuple(_flows(engine, cg, resolver, call_sites)), complete, len(engine.analysed_methods))
+    return FlowResult(tuple(_flows(engine, cg, resolver, call_sites)), complete, len(engine.analysed_methods),
+                      stopped_by="" if complete else (engine.stopped_by or "time"))
 
 
 def _flows(engine: Engine, cg: CallGraph, resolver: ActorResolver, call_sites: list[CallSite]) -> list[Flow]:
