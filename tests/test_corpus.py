@@ -29,7 +29,7 @@ def test_whole_corpus_reports_or_clean_errors():
 
 def test_corpus_edge_cases_have_their_anomalies():
     expected = {
-        "androguard/multidex.apk": {"manifest_missing", "signature_missing"},
+        "androguard/multidex.apk": {"manifest_missing", "flows_not_analysed", "signature_missing"},
         "androguard/compact-entry.apk": {"dex_missing", "signature_missing"},
         "fdroidserver/janus.apk": {"dex_prepended_to_zip", "zip_prefixed_data", "dex_duplicate_class"},
         "fdroidserver/urzip-badcert.apk": {"signature_missing"},

@@ -104,7 +104,14 @@ def analyse(
             progress(stage, 1, 1)
     found_flows: list = []
     sources = list(knowledge.sources)
-    if flows:
+    if flows and not app.manifest.package:
+        # Entry points come from the manifest's components: without one, "not reachable" would be a
+        # claim without evidence. Call sites keep reachable = None (not analysed).
+        incomplete.extend(("reachability", "flows"))
+        anomalies.append(
+            Anomaly("flows_not_analysed", "no manifest, so no entry points: reachability and flows were not analysed", "scan")
+        )
+    elif flows:
         flow_knowledge = load_flow_knowledge()
         sources.extend(flow_knowledge.knowledge_sources)
         stage_budget = Budget(seconds=flow_budget, memory_mb=budget.memory_mb)

@@ -57,14 +57,25 @@ def render_scan(report: dict, console: Console) -> None:
     sdk_names = {s["id"]: s["name"] for s in report["sdks"]}
     grades: dict[tuple[str, str], str] = {}
     actor_sites: dict[str, int] = {}
+    # A bare DEX has no manifest: its permissions are unknown, not missing.
+    has_manifest = bool(app["package"])
+    site_grades: dict[str, tuple[str, str]] = {}
     for site in report["call_sites"]:
-        key = (site["data_type"], site["actor"])
-        grade = "present" if site["permission_requested"] else "present (no permission)"
+        grade = "present" if site["permission_requested"] or not has_manifest else "present (no permission)"
         if grade == "present" and site.get("reachable"):
             grade = "reachable"
-        if CELL_RANK[grade] > CELL_RANK.get(grades.get(key, ""), -1):
-            grades[key] = grade
+        site_grades[site["id"]] = (site["actor"], grade)
         actor_sites[site["actor"]] = actor_sites.get(site["actor"], 0) + 1
+    # Cells follow each verdict's evidence, which includes the call sites of implying data types
+    # (a precise-location call site is evidence for approximate location too).
+    for verdict in report["verdicts"]:
+        for evidence in verdict["evidence"]:
+            if evidence not in site_grades:
+                continue
+            actor, grade = site_grades[evidence]
+            key = (verdict["data_type"], actor)
+            if CELL_RANK[grade] > CELL_RANK.get(grades.get(key, ""), -1):
+                grades[key] = grade
     for flow in report.get("flows", []):
         if flow["sink_kind"] == "network":
             for dt in flow["data_types"]:
@@ -144,16 +155,21 @@ def render_scan(report: dict, console: Console) -> None:
 
 def _print_callers(report: dict, console: Console, sdk_names: dict[str, str]) -> None:
     """Which code: the callers of location APIs (all callers are in the JSON report)."""
+    evidence = {v["data_type"]: set(v["evidence"]) for v in report["verdicts"]}
+    has_manifest = bool(report["app"]["package"])
     for data_type in ("precise_location", "approximate_location"):
-        sites = [c for c in report["call_sites"] if c["data_type"] == data_type and c["permission_requested"]]
+        # The verdict's call sites: those of the data type and of the types implying it.
+        sites = [c for c in report["call_sites"] if c["id"] in evidence.get(data_type, ())]
         if not sites:
             continue
         sites.sort(key=lambda c: (not c.get("reachable"), c["actor"] != "first_party", c["caller_class"], c["pc"]))
-        console.print(f"[bold]Which code asks for {data_type.replace('_', ' ')}[/bold] ({len(sites)} call sites):")
+        console.print(f"[bold]Which code asks for {data_type.replace('_', ' ')}[/bold] ({len(sites)} call site{'s' if len(sites) != 1 else ''}):")
         for c in sites[:MAX_CALLERS]:
             actor = "app" if c["actor"] == "first_party" else sdk_names.get(c["actor"], c["actor"])
             method = c["caller_method"].split("(")[0]
-            extra = [x for x in (c["precision_evidence"], "reachable" if c.get("reachable") else "") if x]
+            no_permission = has_manifest and not c["permission_requested"]
+            extra = [x for x in (c["precision_evidence"], "reachable" if c.get("reachable") else "",
+                                 "permission not requested" if no_permission else "") if x]
             console.print(
                 f"  {actor}: {c['caller_class']}.{method} -> {c['api'].rsplit('.', 2)[-2]}.{c['api'].rsplit('.', 1)[-1]}"
                 + (f" ({'; '.join(extra)})" if extra else "")

@@ -15,7 +15,8 @@ Verdict words (static evidence only):
   but no call site of a catalogued API was found (it may still be reached by
   reflection, native code or an API missing from the catalogue). Grade ``declared``.
 - ``not_found``: no call site and no permission, but the platform gives the
-  data without a permission (e.g. ANDROID_ID), so absence is not proof.
+  data without a permission (e.g. ANDROID_ID), so absence is not proof; also
+  every data type without a call site in a bare DEX (no manifest: permissions unknown).
 - ``not_possible``: no call site, no permission, and every catalogued route
   needs a permission the app does not request.
 """
@@ -267,7 +268,7 @@ def decide(
                     "but no call site of a catalogued API was found in its code.",
                 )
             )
-        elif _permission_free_route(knowledge, dt.id, target_sdk):
+        elif _permission_free_route(knowledge, dt.id, target_sdk) or not has_manifest:
             verdicts.append(
                 Verdict(
                     dt.id,
@@ -275,7 +276,9 @@ def decide(
                     None,
                     (),
                     (),
-                    f"{label}: no call site was found; the platform would allow it without a permission.",
+                    f"{label}: no call site was found; the platform would allow it without a permission."
+                    if has_manifest
+                    else f"{label}: no call site was found; the input has no manifest, so its permissions are unknown.",
                 )
             )
         else:
