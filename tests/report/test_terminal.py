@@ -61,7 +61,7 @@ def test_narrow_terminal_uses_short_columns_and_a_legend(scan_apk):
 def test_repr_is_short_and_to_json_text_is_the_cli_json(scan_apk):
     report = scan_apk("droidbench/Callbacks/LocationLeak1.apk")
     assert repr(report) == (
-        "<Report de.ecspride 1.0: 1 call sites, 1 SDKs, 2 flows; precise_location=capable, "
+        "<Report de.ecspride 1.0: 1 call site, 1 SDK, 2 flows; precise_location=capable, "
         "approximate_location=capable, wifi_scan=declared, cell_info=declared, bluetooth_scan=declared>"
     )
     assert report.to_json_text() == dumps(report.to_json())

@@ -76,6 +76,8 @@ def load_exodus(path: str | Path) -> ExodusSignatures:
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict) or "trackers" not in raw:
+            raise TypeError("no 'trackers' key at the top level (is this an Exodus trackers.json?)")
         entries = raw["trackers"]
         if isinstance(entries, dict):
             entries = list(entries.values())

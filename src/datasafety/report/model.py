@@ -83,7 +83,8 @@ class Report:
         verdicts = ", ".join(f"{v.data_type}={v.verdict}" for v in self.verdicts if v.verdict not in ("not_possible", "not_found"))
         return (
             f"<Report {self.app.package or self.app.file_name} {self.app.version_name}: "
-            f"{len(self.call_sites)} call sites, {len(self.sdks)} SDKs, {len(getattr(self, 'flows', ()))} flows; {verdicts}>"
+            f"{_count(len(self.call_sites), 'call site')}, {_count(len(self.sdks), 'SDK')}, "
+            f"{_count(len(getattr(self, 'flows', ())), 'flow')}; {verdicts}>"
         )
 
     def to_json_text(self) -> str:
@@ -111,3 +112,7 @@ class Report:
             "observations": [o.to_json() for o in self.observations],
             "traffic": self.traffic_summary,
         }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
