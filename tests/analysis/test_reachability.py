@@ -97,3 +97,25 @@ def test_sdk_present_but_never_reached_stays_present(scan_apk):
     assert grades["osmdroid"] == ("present", False)
     assert grades["firebase"] == ("present", False)
     assert grades["anymaps"] == ("reachable", True)
+
+
+def test_disabled_sms_receiver_enabled_at_runtime_is_reachable(scan_apk):
+    """ApiDemos declares SmsMessageReceiver android:enabled="false"; SmsMessagingDemo's check box
+    enables it with PackageManager.setComponentEnabledSetting (SmsMessagingDemo$1.onCheckedChanged,
+    reachable from SmsMessagingDemo.onCreate). Its SMS and contacts call sites therefore run
+    when an SMS arrives, and the SMS verdict must not say "none of them is reachable".
+    """
+    report = scan_apk("npm-android-apidemos/ApiDemos-debug.apk")
+    on_receive = "onReceive(Landroid/content/Context;Landroid/content/Intent;)V"
+    path = ("io.appium.android.apis.os.SmsMessageReceiver." + on_receive,)
+    sites = [(c.id, c.api, c.caller_method, c.pc, c.reachable, c.reachable_path)
+             for c in report.call_sites if c.caller_class == "io.appium.android.apis.os.SmsMessageReceiver"]
+    assert sites == [
+        ("cs:contacts:0007", "android.provider.ContactsContract$PhoneLookup.CONTENT_FILTER_URI", on_receive, 34, True, path),
+        ("cs:sms:0001", "android.telephony.SmsMessage.createFromPdu", on_receive, 25, True, path),
+        ("cs:sms:0002", "android.telephony.SmsMessage.getOriginatingAddress", on_receive, 29, True, path),
+        ("cs:sms:0003", "android.telephony.SmsMessage.getMessageBody", on_receive, 104, True, path),
+    ]
+    sms = report.verdict("sms")
+    assert sms.grade == "reachable"
+    assert "3 of them are reachable from an entry point" in sms.explanation

@@ -11,8 +11,17 @@
   (e.g. an SDK's own activity) becomes an entry point once reachable code
   names it (its class literal, its class name or one of its intent-filter
   actions as a string constant), so an SDK is not "reachable" merely because
-  its manifest entries were merged in. Components with
-  ``android:enabled="false"`` are never started.
+  its manifest entries were merged in.
+- Components with ``android:enabled="false"``: the platform does not start
+  them until the app enables them at runtime with
+  ``PackageManager.setComponentEnabledSetting`` (see :data:`ENABLER_METHODS`).
+  Such a component becomes an entry point once reachable code calls that
+  method and either names the component (its class literal, or its class
+  name, full or relative to the manifest package, as a string constant) in
+  the calling method, or names no component of the manifest there (the
+  ``ComponentName`` comes from a parameter or a field): then every disabled
+  component of the app counts as enabled. A disabled component no reachable
+  code enables is never started.
 - Callbacks: methods of instantiated app classes that implement a callback
   interface or extend a callback class of the framework (listeners,
   ``Runnable``, ``Thread``, ``AsyncTask``, ``Handler``, ...), and, for any other
@@ -33,11 +42,24 @@ from datasafety.analysis.actors import in_package
 from datasafety.analysis.callgraph import ACC_STATIC, CallGraph
 from datasafety.analysis.graph_kernels import callback_methods as _callback_methods
 from datasafety.app.dex import kernels
-from datasafety.app.dex.index import dotted, fnv1a
+from datasafety.app.dex.index import DexIndex, dotted, fnv1a
 from datasafety.app.manifest import Component
 from datasafety.knowledge.flows import FlowKnowledge
 
 OBJECT = "Ljava/lang/Object;"
+PACKAGE_MANAGER = "Landroid/content/pm/PackageManager;"
+ENABLER_METHODS = ("setComponentEnabledSetting", "setComponentEnabledSettings")
+"""Methods of ``PackageManager`` that can enable a component the manifest declares disabled.
+
+With ``android:enabled="false"`` the system does not instantiate the component
+(https://developer.android.com/guide/topics/manifest/receiver-element#enabled);
+``setComponentEnabledSetting`` sets a component's enabled state at runtime,
+overriding the manifest's
+(https://developer.android.com/reference/android/content/pm/PackageManager#setComponentEnabledSetting(android.content.ComponentName,%20int,%20int));
+``setComponentEnabledSettings`` (API 33) does the same for a list of components
+(https://developer.android.com/reference/android/content/pm/PackageManager#setComponentEnabledSettings(java.util.List%3Candroid.content.pm.PackageManager.ComponentEnabledSetting%3E)).
+The new state (enable or disable) is not read: any such call counts as enabling.
+"""
 
 
 @dataclass(frozen=True)
@@ -49,6 +71,24 @@ class ComponentInfo:
     gid: int
     launched: bool
     actions: tuple[str, ...]
+    enabled_by: str = ""
+    """For a component declared ``android:enabled="false"``: why it counts as enabled at
+    runtime, the reachable call of :data:`ENABLER_METHODS`, e.g. ``com.foo.Main.on(Z)V
+    calls PackageManager.setComponentEnabledSetting naming it``; "" for enabled components."""
+
+
+@dataclass(frozen=True)
+class ComponentEnabler:
+    """A method of the app that calls ``PackageManager.setComponentEnabledSetting`` (:data:`ENABLER_METHODS`)."""
+
+    gm: int
+    components: tuple[str, ...]
+    """The disabled components it may enable, in manifest order: those it names, or
+    all of them when it names no component of the manifest."""
+    names_them: bool
+    """True when the method names the components it enables (const-class or const-string)."""
+    api: str
+    """The first of :data:`ENABLER_METHODS` it calls, e.g. ``PackageManager.setComponentEnabledSetting``."""
 
 
 @dataclass(frozen=True)
@@ -70,14 +110,84 @@ def app_components(cg: CallGraph) -> list[ComponentInfo]:
         gid = cg.type_gid(descriptor(manifest.application_class))
         if gid >= 0 and cg.type_class[gid]:
             out.append(ComponentInfo("application", manifest.application_class, gid, True, ()))
+    return out + _defined_components(cg, enabled=True)
+
+
+def disabled_components(cg: CallGraph) -> list[ComponentInfo]:
+    """Components declared ``android:enabled="false"`` whose class the app defines, in manifest order."""
+    return _defined_components(cg, enabled=False)
+
+
+def _defined_components(cg: CallGraph, enabled: bool) -> list[ComponentInfo]:
+    manifest = cg.app.manifest
+    out: list[ComponentInfo] = []
     for comp in manifest.components:
-        if not comp.enabled:
+        if comp.enabled != enabled:
             continue
         gid = cg.type_gid(descriptor(comp.name))
         if gid < 0 or not cg.type_class[gid]:
             continue
         out.append(ComponentInfo(comp.kind, comp.name, gid, _launched(comp, manifest.package), comp.actions))
     return out
+
+
+def component_enablers(cg: CallGraph, disabled: list[ComponentInfo]) -> list[ComponentEnabler]:
+    """The app's methods that call :data:`ENABLER_METHODS`, with the disabled components each may enable.
+
+    A method *names* a component of the manifest when it holds its class
+    literal (``const-class``) or a string constant equal to its class name or
+    to its name relative to the manifest package (``".os.SmsReceiver"``).
+    Methods that name components first, then the others, each group in
+    ascending ``gm`` order; [] when the app has no disabled component.
+    """
+    if not disabled:
+        return []
+    manifest = cg.app.manifest
+    declared = {c.name for c in manifest.components}
+    all_disabled = tuple(c.name for c in disabled)
+    out: list[ComponentEnabler] = []
+    for d, dex in enumerate(cg.app.dex):
+        if not len(dex.ref_kind):
+            continue
+        name_idx = np.concatenate(dex.find_many_strings(list(ENABLER_METHODS)))
+        pm_types = dex.find_types(PACKAGE_MANAGER)
+        if not len(name_idx) or not len(pm_types):
+            continue
+        mids = np.nonzero(np.isin(dex.method_name, name_idx) & np.isin(dex.method_class, pm_types))[0]
+        sel = (dex.ref_kind == kernels.REF_INVOKE) & np.isin(dex.ref_target, mids)
+        for row in np.unique(dex.ref_row[sel]).tolist():
+            gm = int(cg.gm_of_row[d][row])
+            if gm < 0:
+                continue
+            named = _named_components(dex, row, manifest.package, declared)
+            if named:
+                targets = tuple(n for n in all_disabled if n in named)
+            else:
+                targets = all_disabled
+            if targets:
+                kinds, refs, _ = dex.row_refs(row)
+                first = int(refs[(kinds == kernels.REF_INVOKE) & np.isin(refs, mids)][0])
+                api = "PackageManager." + dex.string(int(dex.method_name[first]))
+                out.append(ComponentEnabler(gm, targets, bool(named), api))
+    return sorted(out, key=lambda e: (not e.names_them, e.gm))
+
+
+def _named_components(dex: DexIndex, row: int, package: str, declared: set[str]) -> set[str]:
+    """Components in ``declared`` that method ``row`` names by class literal or string constant."""
+    found: set[str] = set()
+    kinds, targets, _ = dex.row_refs(row)
+    for kind, target in zip(kinds.tolist(), targets.tolist()):
+        if kind == kernels.REF_TYPE:
+            name = dotted(dex.type_name(target))
+        elif kind == kernels.REF_STRING:
+            name = dex.string(target)
+            if name.startswith("."):
+                name = package + name
+        else:
+            continue
+        if name in declared:
+            found.add(name)
+    return found
 
 
 def _launched(comp: Component, package: str) -> bool:
@@ -112,14 +222,17 @@ def lifecycle_entries(cg: CallGraph, fk: FlowKnowledge, info: ComponentInfo) -> 
         return []
     out: list[EntryPoint] = []
     seen: set[int] = set()
+    who = f"{info.kind} {info.name}"
+    if info.enabled_by:
+        who += f' (android:enabled="false"; {info.enabled_by})'
     for name in lifecycle.method_names:
         for gm in methods_named(cg, info.gid, name):
             if gm not in seen:
                 seen.add(gm)
-                out.append(EntryPoint(gm, f"{info.kind} {info.name}: {name}"))
+                out.append(EntryPoint(gm, f"{who}: {name}"))
     clinit = int(cg.clinit_of_type[info.gid])
     if clinit >= 0 and clinit not in seen:
-        out.append(EntryPoint(clinit, f"{info.kind} {info.name}: <clinit>"))
+        out.append(EntryPoint(clinit, f"{who}: <clinit>"))
     return out
 
 

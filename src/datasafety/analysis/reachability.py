@@ -5,7 +5,9 @@ A compiled breadth-first search over the call graph from the entry points
 found and the call's instruction offset), so that the path from an entry point
 to any reached method can be read back. Virtual call targets count only when
 their receiver class is instantiated by reached code (rapid type analysis);
-newly instantiated classes can add targets and callback entry points, so the
+newly instantiated classes can add targets and callback entry points, and
+reached calls of ``PackageManager.setComponentEnabledSetting`` can enable
+components the manifest declares disabled (:mod:`entry_points`), so the
 search repeats until nothing changes. Reaching a static member or creating an
 instance of a class reaches its static initialiser.
 
@@ -15,7 +17,7 @@ feasible (:mod:`feasible`: not in a branch that constants rule out).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -25,7 +27,9 @@ from datasafety.analysis.entry_points import (
     ComponentInfo,
     EntryPoint,
     app_components,
+    component_enablers,
     descriptor,
+    disabled_components,
     layout_handler_entries,
     lifecycle_entries,
 )
@@ -51,6 +55,7 @@ class Reachability:
     """Per type id: an instance is created by reached code (or by the framework)."""
     entries: dict[int, EntryPoint]
     components: list[ComponentInfo]
+    """Enabled components (and the Application class), then the disabled ones reachable code enables."""
     started: set[str]
     """Components the platform or reachable code starts."""
     feasibility: Feasibility
@@ -149,6 +154,9 @@ def compute_reachability(cg: CallGraph, fk: FlowKnowledge) -> Reachability:
         if not info.launched:
             for text in (info.name,) + info.actions:
                 wanted.setdefault(fnv1a(text.encode("utf-8")), []).append(info.name)
+    # disabled components: started once reached code enables them
+    disabled = {info.name: info for info in disabled_components(cg) if info.name not in by_name}
+    enablers = component_enablers(cg, list(disabled.values()))
     finder = CallbackFinder(cg, fk)
     parent = np.full(cg.method_count, UNREACHED, dtype=np.int64)
     parent_pc = np.full(cg.method_count, -1, dtype=np.int64)
@@ -172,6 +180,20 @@ def compute_reachability(cg: CallGraph, fk: FlowKnowledge) -> Reachability:
             started.add(name)
             inst[info.gid] = True
             changed |= add(lifecycle_entries(cg, fk, info))
+        for enabler in enablers:
+            if not reached[enabler.gm]:
+                continue
+            how = "naming it" if enabler.names_them else "naming no component"
+            for name in enabler.components:
+                if name in started:
+                    continue
+                info = replace(disabled[name], enabled_by=f"{cg.method_label(enabler.gm)} calls {enabler.api} {how}")
+                components.append(info)
+                by_name[name] = info
+                started.add(name)
+                inst[info.gid] = True
+                add(lifecycle_entries(cg, fk, info))
+                changed = True
         changed |= add(finder.entries(inst))
         if not changed:
             break
