@@ -38,7 +38,7 @@ class Component:
     exported: bool | None
     actions: tuple[str, ...] = ()
     enabled: bool = True
-    """False when ``android:enabled="false"``: the platform never starts it."""
+    """False when ``android:enabled="false"``: the platform does not start it until the app enables it at runtime (PackageManager.setComponentEnabledSetting)."""
 
 
 @dataclass(frozen=True)
