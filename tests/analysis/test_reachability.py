@@ -49,6 +49,11 @@ def test_reachable_call_site_has_a_path_from_the_entry_point(scan_apk):
     site = next(c for c in report.call_sites if c.api.endswith("getDeviceId"))
     assert site.reachable is True
     assert site.reachable_path == ("de.ecspride.Button2.clickOnButton3(Landroid/view/View;)V",)
+    assert site.reachable_entry == "layout android:onClick clickOnButton3"
+    location = scan_apk("droidbench/Callbacks/LocationLeak1.apk").call_sites[0]
+    assert (location.reachable_path, location.reachable_entry) == (
+        ("de.ecspride.LocationLeak1.onCreate(Landroid/os/Bundle;)V",), "activity de.ecspride.LocationLeak1: onCreate"
+    )
 
 
 def test_blooddonation_admob_location_not_reachable_from_app_code(scan_apk):
@@ -116,6 +121,12 @@ def test_disabled_sms_receiver_enabled_at_runtime_is_reachable(scan_apk):
         ("cs:sms:0002", "android.telephony.SmsMessage.getOriginatingAddress", on_receive, 29, True, path),
         ("cs:sms:0003", "android.telephony.SmsMessage.getMessageBody", on_receive, 104, True, path),
     ]
+    # The report says why the receiver counts as started.
+    assert {c.reachable_entry for c in report.call_sites if c.caller_class == "io.appium.android.apis.os.SmsMessageReceiver"} == {
+        'receiver io.appium.android.apis.os.SmsMessageReceiver (android:enabled="false"; '
+        "io.appium.android.apis.os.SmsMessagingDemo$1.onCheckedChanged(Landroid/widget/CompoundButton;Z)V "
+        "calls PackageManager.setComponentEnabledSetting naming no component): onReceive"
+    }
     sms = report.verdict("sms")
     assert sms.grade == "reachable"
     assert "3 of them are reachable from an entry point" in sms.explanation

@@ -16,7 +16,7 @@ def test_no_flows_skips_reachability_and_flows(tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text())
     validate(data)
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
     assert data["flows"] == []
     assert {c["reachable"] for c in data["call_sites"]} == {None}
     assert [k["name"] for k in data["knowledge"]] == ["api_catalogue", "sdk_catalogue", "permission_map", "data_types"]

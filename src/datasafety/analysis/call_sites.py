@@ -53,6 +53,8 @@ class CallSite:
     """Reachable from an entry point (None: reachability was not analysed)."""
     reachable_path: tuple[str, ...] = ()
     """One call chain from an entry point to the caller (methods, entry point first)."""
+    reachable_entry: str = ""
+    """Why the first method of ``reachable_path`` runs: the component and callback, or rule, that makes it an entry point."""
     dex_no: int = field(default=-1, compare=False, repr=False)
     """Position of ``dex`` in ``AppModel.dex`` (not part of the JSON)."""
     method_row: int = field(default=-1, compare=False, repr=False)
@@ -77,6 +79,7 @@ class CallSite:
             "precision_evidence": self.precision_evidence,
             "reachable": self.reachable,
             "reachable_path": list(self.reachable_path),
+            "reachable_entry": self.reachable_entry,
         }
 
 
@@ -276,5 +279,6 @@ def with_reachability(sites: list[CallSite], reachability) -> list[CallSite]:
     for site in sites:
         gm = int(cg.gm_of_row[site.dex_no][site.method_row]) if site.dex_no >= 0 else -1
         ok = bool(gm >= 0 and reachability.site_reachable(gm, site.pc))
-        out.append(replace(site, reachable=ok, reachable_path=reachability.path_labels(gm) if ok else ()))
+        out.append(replace(site, reachable=ok, reachable_path=reachability.path_labels(gm) if ok else (),
+                           reachable_entry=reachability.entry_reason(gm) if ok else ""))
     return out

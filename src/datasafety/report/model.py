@@ -18,7 +18,7 @@ from datasafety.app.anomaly import Anomaly
 from datasafety.knowledge.sources import KnowledgeSource
 from datasafety.verdict.verdicts import Verdict
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 @dataclass(frozen=True)
