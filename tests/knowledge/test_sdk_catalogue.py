@@ -346,7 +346,7 @@ def _apk_sdks(path: Path, resolve) -> Counter:
 def test_corpus_apks(resolve, apk: str, present: set, absent: set) -> None:
     path = CORPUS / apk
     if not path.is_file():
-        pytest.skip(f"corpus APK not available: {path}")
+        pytest.fail(f"corpus APK missing: {path} (clone with ../shared beside the project)", pytrace=False)
     found = _apk_sdks(path, resolve)
     assert present <= set(found), sorted(present - set(found))
     assert not (absent & set(found)), sorted(absent & set(found))
