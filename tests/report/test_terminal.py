@@ -45,6 +45,7 @@ def test_bare_dex_cells_say_present_and_absence_is_not_found(tmp_path):
     assert verdicts["contacts"] == "not_found"
     assert "not_possible" not in verdicts.values()
     lines = _render(report, 140).splitlines()
+    assert lines[2].startswith("Partial report: not analysed or not finished: reachability, flows (why: see the anomalies")
     row = next(line for line in lines if line.startswith("│ precise_location"))
     assert [cell.strip() for cell in row.strip("│").split("│")] == ["precise_location", "present_permission_unknown", "present"]
 

@@ -54,6 +54,9 @@ def render_scan(report: dict, console: Console) -> None:
     console.print(f"[bold]{title}[/bold]  target SDK {target}  "
                   f"{app['dex_count']} DEX, {app['class_count']} classes, {app['method_count']} methods")
     console.print(f"sha256 {app['file_sha256']}")
+    if report.get("incomplete"):
+        console.print(f"[bold yellow]Partial report[/bold yellow]: not analysed or not finished: {', '.join(report['incomplete'])} "
+                      "(why: see the anomalies at the end); verdicts that rest on them say unknown or may miss evidence.")
     sdk_names = {s["id"]: s["name"] for s in report["sdks"]}
     grades: dict[tuple[str, str], str] = {}
     actor_sites: dict[str, int] = {}
