@@ -25,15 +25,26 @@ class HostReference:
     dex: str
 
 
-def host_references(app: AppModel, hosts: list[str], resolver: ActorResolver, limit: int = 20) -> dict[str, list[HostReference]]:
-    """For each host, up to ``limit`` classes (sorted) whose code loads a string containing it."""
+def host_references(
+    app: AppModel, hosts: list[str], resolver: ActorResolver, limit: int = 20, unsearched: dict[str, int] | None = None
+) -> dict[str, list[HostReference]]:
+    """For each host, up to ``limit`` classes (sorted) whose code loads a string containing it.
+
+    The search reads at most 4 times each DEX's size (as for the string hashes): strings
+    past that budget (hostile overlapping string data) are not searched. ``unsearched``,
+    when given, receives per DEX name the largest number of strings left unsearched for a
+    host, so the caller can say the host list may be incomplete.
+    """
     found: dict[str, set[tuple[str, str]]] = {h: set() for h in hosts}
     for dex_no, dex in enumerate(app.dex):
         kept = app.kept_rows(dex_no)
         string_refs = dex.ref_kind == kernels.REF_STRING
         for host in hosts:
             needle = np.frombuffer(host.encode("utf-8"), dtype=np.uint8)
-            matches = np.nonzero(kernels.strings_containing(dex.buf, dex.string_starts, needle))[0]
+            mask, skipped = kernels.strings_containing(dex.buf, dex.string_starts, needle, np.int64(4 * len(dex.buf)))
+            if skipped and unsearched is not None:
+                unsearched[dex.name] = max(unsearched.get(dex.name, 0), int(skipped))
+            matches = np.nonzero(mask)[0]
             if not len(matches):
                 continue
             rows = np.unique(dex.ref_row[string_refs & np.isin(dex.ref_target, matches)])

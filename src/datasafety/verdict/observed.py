@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 from datasafety.analysis.actors import ActorResolver
 from datasafety.analysis.hosts import host_references
+from datasafety.app.anomaly import Anomaly
 from datasafety.app.model import AppModel
 from datasafety.knowledge.catalogue import Knowledge
 from datasafety.report.model import Report
@@ -54,12 +55,15 @@ def _registrable(host: str) -> str | None:
         return None
 
 
-def link_observations(app: AppModel, report: Report, traffic, resolver: ActorResolver) -> list[LinkedObservation]:
+def link_observations(
+    app: AppModel, report: Report, traffic, resolver: ActorResolver, unsearched: dict[str, int] | None = None
+) -> list[LinkedObservation]:
+    """``unsearched``, when given, receives per DEX the strings the host search had to skip."""
     hosts = sorted({o.host for o in traffic.observations if o.host})
-    refs = host_references(app, hosts, resolver)
+    refs = host_references(app, hosts, resolver, unsearched=unsearched)
     missing = [h for h in hosts if not refs.get(h)]
     domains = {h: _registrable(h) for h in missing}
-    domain_refs = host_references(app, sorted({d for d in domains.values() if d}), resolver)
+    domain_refs = host_references(app, sorted({d for d in domains.values() if d}), resolver, unsearched=unsearched)
     tracker_sdks = {s.name: s.id for s in report.sdks if s.source == "exodus"}
     linked = []
     for obs in traffic.observations:
@@ -146,9 +150,20 @@ def _observed(verdict: Verdict, obs: list[LinkedObservation], labels: dict[str, 
 
 def merge_traffic(app: AppModel, report: Report, knowledge: Knowledge, traffic, resolver: ActorResolver) -> Report:
     """The report with ``observations`` filled and the observed verdicts upgraded."""
-    linked = link_observations(app, report, traffic, resolver)
+    unsearched: dict[str, int] = {}
+    linked = link_observations(app, report, traffic, resolver, unsearched)
+    anomalies = report.anomalies + tuple(
+        Anomaly(
+            "host_search_incomplete",
+            f"{dex}: {count} strings not searched for observed hosts (string data overlaps beyond the file's size); "
+            "the classes linked to an observation may be incomplete",
+            "scan",
+        )
+        for dex, count in sorted(unsearched.items())
+    )
     return replace(
         report,
+        anomalies=tuple(sorted(set(anomalies), key=lambda a: (a.location, a.code, a.message))),
         observations=tuple(linked),
         verdicts=observed_verdicts(report, knowledge, linked),
         knowledge=report.knowledge + tuple(k for k in traffic.knowledge if k not in report.knowledge),

@@ -360,9 +360,12 @@ def index_dex(data: bytes, name: str = "classes.dex") -> DexIndex:
     def_class, def_method, def_flags, def_code_off, bad_classes = kernels.parse_class_data(
         buf, class_data_off, np.int64(len(methods))
     )
-    nbad = int(np.count_nonzero(bad_classes))
+    nbad = int(np.count_nonzero(bad_classes == 1))
     if nbad:
         problems.append(f"{name}: {nbad} classes with malformed class data")
+    nskipped = int(np.count_nonzero(bad_classes == 2))
+    if nskipped:
+        problems.append(f"{name}: {nskipped} classes with class data not read (class data overlaps beyond the file's size)")
     limits = np.array([len(methods), len(fields_), len(strings), len(types)], dtype=np.int64)
     scan_offs = _first_use_only(def_code_off, problems, f"{name}: {{}} methods share another method's code item (scanned once)")
     ref_kind, ref_target, ref_pc, ref_row, status = kernels.scan_code(buf, scan_offs, kernels.OPCODE_WIDTHS, limits)

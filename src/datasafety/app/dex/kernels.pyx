@@ -306,8 +306,13 @@ def strings_with_prefix(const uint8_t[::1] buf, starts, prefix):
     return out
 
 
-def strings_containing(const uint8_t[::1] buf, starts, needle):
-    """Boolean mask of strings whose bytes contain ``needle`` (uint8 array), case-sensitive."""
+def strings_containing(const uint8_t[::1] buf, starts, needle, int64_t max_total):
+    """Boolean mask of strings whose bytes contain ``needle`` (uint8 array), case-sensitive.
+
+    ``max_total`` bounds the bytes read over all strings, as in :func:`string_hashes`
+    (hostile files point many ids into one huge unterminated string); strings past it
+    are not searched. Returns (mask, number of strings left unsearched).
+    """
     cdef const int64_t[::1] s = _i64(starts)
     cdef const uint8_t[::1] pat = _u8(needle)
     cdef int64_t n = buf.shape[0]
@@ -316,15 +321,18 @@ def strings_containing(const uint8_t[::1] buf, starts, needle):
     cdef Py_ssize_t count = s.shape[0], i
     out = np.zeros(count, dtype=np.bool_)
     if m == 0:
-        return out
+        return out, 0
     cdef uint8_t[::1] o = out.view(np.uint8)
     cdef uint8_t first = pat[0]
-    cdef int64_t p, k
+    cdef int64_t p, k, total = 0, skipped = 0
     cdef bint ok
     with nogil:
         for i in range(count):
             p = s[i]
             if p < 0:
+                continue
+            if total > max_total:
+                skipped += 1
                 continue
             while p + m <= n and b[p] != 0:
                 if b[p] == first:
@@ -337,7 +345,8 @@ def strings_containing(const uint8_t[::1] buf, starts, needle):
                         o[i] = 1
                         break
                 p += 1
-    return out
+                total += 1
+    return out, skipped
 
 
 def descriptor_prefix_match(const uint8_t[::1] buf, starts, lengths_set, pattern_hashes, pattern_ids):
@@ -416,7 +425,11 @@ def parse_class_data(const uint8_t[::1] buf, class_data_offs, int64_t method_ids
 
     Returns ``(class_row, method_idx, access_flags, code_off, bad)`` for every
     defined method (direct then virtual, in file order), and ``bad``: per class,
-    1 when its class data was truncated or malformed.
+    1 when its class data was truncated or malformed, 2 when it was not read (or
+    only partly read) because the class data read so far already exceeds the
+    budget. The budget is twice the file's size in ULEB bytes, over both passes:
+    the class data items of a valid DEX do not overlap, so it reads each byte at
+    most once per pass; ``class_data_offs`` must not repeat an offset.
     """
     cdef const int64_t[::1] offs = _i64(class_data_offs)
     cdef int64_t n = buf.shape[0]
@@ -426,17 +439,24 @@ def parse_class_data(const uint8_t[::1] buf, class_data_offs, int64_t method_ids
     cdef uint8_t[::1] bad = bad_arr
     cdef int64_t counts[4]
     cdef int64_t total = 0, off, dm, vm, j, count, idx, diff, af, co, k = 0
+    cdef int64_t used = 0, budget = 2 * n, start, last
     cdef int group
+    cdef bint over
     # Pass 1: count methods.
     with nogil:
         for c in range(ncls):
             off = offs[c]
             if off == 0:
                 continue
+            if used > budget:
+                bad[c] = 2
+                continue
+            start = off
             off = _class_data_header(b, off, n, counts)
             if off < 0:
                 bad[c] = 1
                 continue
+            used += off - start
             dm = counts[2]
             vm = counts[3]
             # A valid DEX defines each method id at most once: more definitions than ids is hostile.
@@ -458,24 +478,42 @@ def parse_class_data(const uint8_t[::1] buf, class_data_offs, int64_t method_ids
             off = offs[c]
             if off == 0 or bad[c]:
                 continue
+            if used > budget:
+                bad[c] = 2
+                continue
+            start = off
             off = _class_data_header(b, off, n, counts)
+            last = off
+            over = False
             j = 0
             while j < counts[0] + counts[1]:  # skip encoded fields: (field_idx_diff, access_flags)
-                off = _uleb(b, off, n, &diff)
-                if off < 0:
+                if used + (last - start) > budget:
+                    over = True
                     break
                 off = _uleb(b, off, n, &diff)
                 if off < 0:
                     break
+                off = _uleb(b, off, n, &diff)
+                if off < 0:
+                    break
+                last = off
                 j += 1
+            if over:
+                bad[c] = 2
+                used += last - start
+                continue
             if off < 0:
                 bad[c] = 1
+                used += last - start
                 continue
             for group in range(2):
                 count = counts[2] if group == 0 else counts[3]
                 idx = 0
                 j = 0
                 while j < count:
+                    if used + (last - start) > budget:
+                        over = True
+                        break
                     off = _uleb(b, off, n, &diff)
                     if off < 0:
                         break
@@ -485,6 +523,7 @@ def parse_class_data(const uint8_t[::1] buf, class_data_offs, int64_t method_ids
                     off = _uleb(b, off, n, &co)
                     if off < 0:
                         break
+                    last = off
                     idx += diff
                     if k < total:
                         cls[k] = <int32_t>c
@@ -493,9 +532,13 @@ def parse_class_data(const uint8_t[::1] buf, class_data_offs, int64_t method_ids
                         codes[k] = co
                         k += 1
                     j += 1
+                if over:
+                    bad[c] = 2
+                    break
                 if off < 0:
                     bad[c] = 1
                     break
+            used += last - start
     return cls_arr[:k], midx_arr[:k], flags_arr[:k], codes_arr[:k], bad_arr
 
 
@@ -674,7 +717,9 @@ def scan_code(const uint8_t[::1] buf, code_offs, widths, limits):
                 if off == 0:
                     status[i] = 2
                     continue
-                if off > 0 and off + 16 <= n:
+                # Count only bodies that fit in the file (the units actually swept): a
+                # truncated one is rejected by _sweep without reading it.
+                if off > 0 and off + 16 <= n and off + 16 + 2 * _u32(b, off + 12) <= n:
                     units_left -= _u32(b, off + 12)
                 if units_left < 0:
                     status[i] = 3
