@@ -125,6 +125,10 @@ def analyse(
                 reachability = compute_reachability(graph, flow_knowledge)
                 call_sites = call_sites_mod.with_reachability(call_sites, reachability)
                 sdks = sdks_mod.with_reachability(sdks, app, resolver, reachability)
+                if graph.truncated:
+                    # A size limit cut the call graph short (hostile input): what is reachable is a lower bound.
+                    incomplete.append("reachability")
+                    anomalies.extend(Anomaly("call_graph_capped", msg, "scan") for msg in graph.truncated)
             except _STAGE_ERRORS as exc:
                 _stage_failed("reachability", exc, incomplete, anomalies)
                 incomplete.append("flows")
@@ -132,6 +136,7 @@ def analyse(
             if progress:
                 progress("reachability", 1, 1)
             if graph is not None:
+                capped_before = len(graph.truncated)
                 seconds = [r for r in (stage_budget.remaining(), budget.remaining()) if r is not None]
                 try:
                     result = find_flows(
@@ -139,6 +144,10 @@ def analyse(
                         memory_mb=budget.memory_mb,
                     )
                     found_flows = list(result.flows)
+                    if len(graph.truncated) > capped_before:
+                        if result.complete:
+                            incomplete.append("flows")
+                        anomalies.extend(Anomaly("call_graph_capped", msg, "scan") for msg in graph.truncated[capped_before:])
                     if not result.complete:
                         incomplete.append("flows")
                         anomalies.append(Anomaly("budget_exhausted", f"{result.stopped_by} budget ran out during stage flows; the flows found so far are kept", "scan"))

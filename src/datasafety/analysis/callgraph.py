@@ -27,6 +27,7 @@ no Python object per method or per call site.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,6 +130,12 @@ class CallGraph:
     """Per DEX, target set id of each entry of the reference table (-1 for non-invokes)."""
     _gid_memo: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     """:meth:`type_gid` results (the flow analysis asks for the same descriptors again and again)."""
+    step_budget: int = -1
+    """Steps allowed to each hierarchy walk over all types (:func:`graph_kernels.cha_targets`,
+    :func:`graph_kernels.callback_methods`), proportional to the app's DEX bytes (-1: none)."""
+    truncated: list[str] = field(default_factory=list, repr=False, compare=False)
+    """What was cut short by a size limit on hostile input (one message each); the pipeline
+    reports each as a ``call_graph_capped`` anomaly and lists the stage in ``incomplete``."""
 
     @property
     def method_count(self) -> int:
@@ -183,12 +190,14 @@ class CallGraph:
     def supertypes(self, gid: int) -> list[int]:
         """``gid`` and all its supertypes (superclasses and interfaces), nearest first."""
         seen: list[int] = []
-        todo = [gid]
+        seen_set: set[int] = set()
+        todo = deque([gid])
         while todo:
-            t = todo.pop(0)
-            if t < 0 or t in seen:
+            t = todo.popleft()
+            if t < 0 or t in seen_set:
                 continue
             seen.append(t)
+            seen_set.add(t)
             todo.append(int(self.type_super[t]))
             todo.extend(int(x) for x in self.ifaces[self.iface_ptr[t] : self.iface_ptr[t + 1]])
         return seen
@@ -250,6 +259,39 @@ def _csr(keys: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.n
     return ptr, values[order]
 
 
+# Limits against hostile DEX files (a valid file never reaches them). Distinct type_lists do
+# not overlap in a valid file and an item takes 2 bytes, so all of them hold at most
+# len(buf) // 2 items; a proto_id takes 12 bytes, so len(buf) parameters (plus a margin) is far
+# above any real app; a class_def takes 32 bytes, so len(buf) // 4 interface edges is 8 per
+# class even in a file of class_defs only (each edge costs about 100 bytes of tables).
+_WORK_MARGIN = 1 << 20
+_EDGE_MARGIN = 1 << 16
+_CHA_PAIRS_PER_METHOD = 16
+_CHA_PAIRS_MIN = 1 << 20
+_STEPS_PER_DEX_BYTE = 64
+_STEPS_MIN = 50_000_000
+
+
+def _read_type_lists(buf: np.ndarray, offs: np.ndarray, ntl: int, status: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each distinct ``type_list`` offset read once: ``(ptr, items, list_of)``, list ``list_of[i]`` for ``offs[i]``.
+
+    The items of a list are de-duplicated (first occurrence kept, order unchanged).
+    """
+    uoffs, inv = np.unique(offs.astype(np.int64), return_inverse=True)
+    ptr, items = type_lists(buf, uoffs, np.int64(ntl), np.int64(len(buf) // 2), status)
+    lid = np.repeat(np.arange(len(uoffs), dtype=np.int64), np.diff(ptr))
+    if len(items) > 1:
+        order = np.lexsort((np.arange(len(items)), items, lid))
+        same = (lid[order][1:] == lid[order][:-1]) & (items[order][1:] == items[order][:-1])
+        if same.any():
+            keep = np.ones(len(items), dtype=np.bool_)
+            keep[order[1:][same]] = False
+            items = items[keep]
+            ptr = np.zeros(len(uoffs) + 1, dtype=np.int64)
+            np.cumsum(np.bincount(lid[keep], minlength=len(uoffs)), out=ptr[1:])
+    return ptr, items, inv.reshape(-1).astype(np.int64)
+
+
 def build_call_graph(app: AppModel) -> CallGraph:
     """Build the call graph of the whole (merged) app. Deterministic; no name is decoded."""
     # ------------------------------------------------------------- type ids
@@ -274,6 +316,7 @@ def build_call_graph(app: AppModel) -> CallGraph:
     m_parts: dict[str, list[np.ndarray]] = {k: [] for k in ("dex", "row", "type", "subsig", "name", "flags", "code")}
     gm_of_row: list[np.ndarray] = []
     next_gm = 0
+    truncated: list[str] = []
     for d, dex in enumerate(app.dex):
         gids = dex_type_gid[d]
         ntl = len(dex.type_desc)
@@ -287,17 +330,33 @@ def build_call_graph(app: AppModel) -> CallGraph:
         type_super[cls_gid[rows]] = sup_gid[rows]
         type_interface[cls_gid[rows]] = (dex.class_flags[rows] & ACC_INTERFACE) != 0
         type_abstract[cls_gid[rows]] = (dex.class_flags[rows] & (ACC_ABSTRACT | ACC_INTERFACE)) != 0
-        iptr, items = type_lists(dex.buf, dex.class_interfaces_off[rows].astype(np.int64), np.int64(ntl))
-        counts = np.diff(iptr)
+        status = np.zeros(1, dtype=np.uint8)
+        lptr, litems, list_of = _read_type_lists(dex.buf, dex.class_interfaces_off[rows], ntl, status)
+        counts = np.diff(lptr)[list_of]
+        max_edges = len(dex.buf) // 4 + _EDGE_MARGIN
+        if counts.sum() > max_edges:
+            counts = np.where(np.cumsum(counts) <= max_edges, counts, 0)
+            status[0] = 1
+        if status[0]:
+            truncated.append(f"DEX {d}: the classes' interface lists hold more entries than the file can; "
+                             "the classes past the limit keep no interfaces")
         src = np.repeat(cls_gid[rows], counts)
-        dst = _safe_take(gids, items, -1)
+        first = np.cumsum(counts) - counts
+        at = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(first - lptr[:-1][list_of], counts)
+        dst = _safe_take(gids, litems[at], -1)
         ok = dst >= 0
         iface_src.append(src[ok])
         iface_dst.append(dst[ok])
         # protos -> keys
-        pptr, pitems = type_lists(dex.buf, dex.proto_params_off.astype(np.int64), np.int64(ntl))
+        status = np.zeros(1, dtype=np.uint8)
+        uoffs, pinv = np.unique(dex.proto_params_off.astype(np.int64), return_inverse=True)
+        pptr, pitems = type_lists(dex.buf, uoffs, np.int64(ntl), np.int64(len(dex.buf) // 2), status)
         ret_keys = _safe_take(local_keys[d], dex.proto_return, np.uint64(0)).astype(np.uint64)
-        pkeys = proto_keys(ret_keys, pptr, pitems, local_keys[d])
+        pkeys = proto_keys(ret_keys, pptr, pitems, local_keys[d], pinv.reshape(-1).astype(np.int64),
+                           np.int64(len(dex.buf) + _WORK_MARGIN), status)
+        if status[0]:
+            truncated.append(f"DEX {d}: the protos' parameter lists hold more entries than the file can; "
+                             "methods past the limit have an unknown signature")
         # method ids -> (class gid, subsig)
         name_h = _safe_take(dex.string_hashes, dex.method_name, np.uint64(0)).astype(np.uint64)
         subsig = _mix_np(name_h, _safe_take(pkeys, dex.method_proto, np.uint64(0)).astype(np.uint64))
@@ -411,6 +470,9 @@ def build_call_graph(app: AppModel) -> CallGraph:
     set_target_parts: list[np.ndarray] = []
     nsets = 0
     total = 0
+    dex_bytes = sum(len(dex.buf) for dex in app.dex)
+    step_budget = _STEPS_MIN + _STEPS_PER_DEX_BYTE * dex_bytes
+    max_pairs = _CHA_PAIRS_MIN + _CHA_PAIRS_PER_METHOD * len(m_dex)
     for mask, is_exact in ((exact, True), (virtual, False)):
         idx = np.nonzero(mask)[0]
         if not len(idx):
@@ -432,9 +494,17 @@ def build_call_graph(app: AppModel) -> CallGraph:
             ptr = np.zeros(len(ut) + 1, dtype=np.int64)
             np.cumsum(counts, out=ptr[1:])
         else:
+            status = np.zeros(1, dtype=np.uint8)
             ptr, recv, targ = cha_targets(
-                type_super, type_concrete, child_ptr, children, sorted_types, sorted_subsigs, sorted_order, m_code, ut, us
+                type_super, type_concrete, child_ptr, children, sorted_types, sorted_subsigs, sorted_order, m_code, ut, us,
+                np.int64(max_pairs), np.int64(step_budget), status,
             )
+            if status[0] == 1:
+                truncated.append(f"class-hierarchy dispatch stopped at {max_pairs} (receiver, target) pairs, the limit for "
+                                 f"{len(m_dex)} methods; later virtual calls have no targets")
+            elif status[0] == 2:
+                truncated.append(f"class-hierarchy dispatch stopped after {step_budget} steps, the limit for {dex_bytes} "
+                                 "DEX bytes; later virtual calls have no targets")
         cs_set[idx] = nsets + inverse
         set_ptr_parts.append(ptr[1:] + total)
         set_recv_parts.append(recv)
@@ -508,6 +578,8 @@ def build_call_graph(app: AppModel) -> CallGraph:
         mclinit=mclinit,
         clinit_of_type=clinit_of_type,
         dex_set_of_ref=dex_set_of_ref,
+        step_budget=step_budget,
+        truncated=truncated,
     )
 
 

@@ -270,6 +270,14 @@ def on_method_mask(cg: CallGraph, prefix: str) -> np.ndarray:
     return out
 
 
+def callbacks_capped(cg: CallGraph) -> None:
+    """Note on ``cg`` that :func:`graph_kernels.callback_methods` ran out of steps (once)."""
+    msg = (f"the search for framework callbacks stopped after {cg.step_budget} steps, the limit for this app's size; "
+           "classes past it have no callback entry points")
+    if msg not in cg.truncated:
+        cg.truncated.append(msg)
+
+
 class CallbackFinder:
     """Finds callback entry points for the classes instantiated so far (see module docstring)."""
 
@@ -303,11 +311,14 @@ class CallbackFinder:
 
     def entries(self, inst: np.ndarray) -> list[EntryPoint]:
         cg = self.cg
+        status = np.zeros(1, dtype=np.uint8)
         gms, cbs, recv = _callback_methods(
             inst, cg.type_class, cg.type_super, cg.iface_ptr, cg.ifaces, self.cb_of_type, self.cb_name_ptr, self.cb_names,
             self.framework_other, self.component_base, np.int64(self.object_gid), cg.sorted_types, cg.sorted_order, cg.m_name, cg.m_flags,
-            cg.m_code, self.m_on,
+            cg.m_code, self.m_on, np.int64(cg.step_budget), status,
         )
+        if status[0]:
+            callbacks_capped(cg)
         out: list[EntryPoint] = []
         seen: set[int] = set()
         for gm, cb, t in sorted(zip(gms.tolist(), cbs.tolist(), recv.tolist())):

@@ -74,9 +74,17 @@ cdef inline int64_t _find(const int64_t[::1] sorted_types, const uint64_t[::1] s
 cdef inline int64_t _resolve_up(const int64_t[::1] type_super, const int64_t[::1] sorted_types, const uint64_t[::1] sorted_subsigs,
                                 const int64_t[::1] order, int64_t t, uint64_t s) noexcept nogil:
     """First definition of ``s`` walking up the superclass chain from type ``t`` (-1: none in the app)."""
+    cdef int64_t work = 0
+    return _resolve_up_n(type_super, sorted_types, sorted_subsigs, order, t, s, &work)
+
+
+cdef inline int64_t _resolve_up_n(const int64_t[::1] type_super, const int64_t[::1] sorted_types, const uint64_t[::1] sorted_subsigs,
+                                  const int64_t[::1] order, int64_t t, uint64_t s, int64_t* work) noexcept nogil:
+    """:func:`_resolve_up`, adding the number of classes it looked at to ``work[0]``."""
     cdef int64_t steps = 0, gm
     cdef int64_t ntypes = type_super.shape[0]
     while t >= 0 and steps < 256:
+        work[0] += 1
         gm = _find(sorted_types, sorted_subsigs, order, t, s)
         if gm >= 0:
             return gm
@@ -136,16 +144,19 @@ def mix(h, x):
     return _mix(<uint64_t>h, <uint64_t>x)
 
 
-def type_lists(const uint8_t[::1] buf, const int64_t[::1] offs, int64_t ntypes):
+def type_lists(const uint8_t[::1] buf, const int64_t[::1] offs, int64_t ntypes, int64_t max_items=-1, uint8_t[::1] status=None):
     """Read the ``type_list`` at each offset (0 = empty list).
 
     Returns CSR ``(ptr, items)``: the type ids of list ``i`` are
     ``items[ptr[i]:ptr[i + 1]]``; ids ``>= ntypes`` and lists that run past the
-    end of the file are dropped.
+    end of the file are dropped. With ``max_items >= 0``, lists that would take
+    the total past ``max_items`` are read as empty and ``status[0]`` is set to 1
+    (the caller reports it). Callers pass each distinct offset once.
     """
     cdef int64_t n = buf.shape[0]
     cdef int64_t m = offs.shape[0]
     cdef int64_t i, j, off, s, size, cnt, k
+    cdef bint cut = False
     ptr_a = np.zeros(m + 1, dtype=np.int64)
     cdef int64_t[::1] ptr = ptr_a
     with nogil:
@@ -156,7 +167,12 @@ def type_lists(const uint8_t[::1] buf, const int64_t[::1] offs, int64_t ntypes):
                 s = _u32(buf, off)
                 if off + 4 + 2 * s <= n:
                     size = s
+            if max_items >= 0 and ptr[i] + size > max_items:
+                size = 0
+                cut = True
             ptr[i + 1] = ptr[i] + size
+    if cut and status is not None and status.shape[0] > 0:
+        status[0] = 1
     items_a = np.empty(ptr[m], dtype=np.int64)
     cdef int64_t[::1] items = items_a
     with nogil:
@@ -173,24 +189,50 @@ def type_lists(const uint8_t[::1] buf, const int64_t[::1] offs, int64_t ntypes):
     return ptr_a, items_a
 
 
-def proto_keys(const uint64_t[::1] ret_keys, const int64_t[::1] ptr, const int64_t[::1] items, const uint64_t[::1] type_keys):
-    """Key of each proto: the return type key mixed with each parameter type key."""
+def proto_keys(const uint64_t[::1] ret_keys, const int64_t[::1] ptr, const int64_t[::1] items, const uint64_t[::1] type_keys,
+               const int64_t[::1] list_of=None, int64_t max_work=-1, uint8_t[::1] status=None):
+    """Key of each proto: the return type key mixed with each parameter type key.
+
+    Proto ``i`` has the parameter list ``list_of[i]`` of the CSR ``(ptr, items)``
+    (without ``list_of``: list ``i``). With ``max_work >= 0``, once the parameters
+    mixed in total would pass ``max_work`` the remaining protos get key 0
+    (unknown) and ``status[0]`` is set to 1.
+    """
     cdef int64_t m = ret_keys.shape[0]
     cdef int64_t nkeys = type_keys.shape[0]
     cdef int64_t nitems = items.shape[0]
-    cdef int64_t i, j, t
+    cdef int64_t nlists = ptr.shape[0] - 1
+    cdef int64_t i, j, t, l, lo, hi, work = 0
+    cdef bint has_map = list_of is not None
+    cdef bint cut = False
     cdef uint64_t h
-    if ptr.shape[0] < m + 1:
+    if has_map:
+        if list_of.shape[0] < m:
+            raise ValueError("proto_keys: list_of shorter than ret_keys")
+    elif ptr.shape[0] < m + 1:
         raise ValueError("proto_keys: ptr shorter than ret_keys + 1")
     out_a = np.empty(m, dtype=np.uint64)
     cdef uint64_t[::1] out = out_a
     with nogil:
         for i in range(m):
+            l = list_of[i] if has_map else i
+            if l < 0 or l >= nlists or cut:
+                out[i] = 0
+                continue
+            lo = ptr[l]
+            hi = ptr[l + 1]
+            if max_work >= 0 and work + (hi - lo) > max_work:
+                cut = True
+                out[i] = 0
+                continue
+            work += hi - lo
             h = ret_keys[i]
-            for j in range(max(ptr[i], 0), min(ptr[i + 1], nitems)):
+            for j in range(max(lo, 0), min(hi, nitems)):
                 t = items[j]
                 h = _mix(h, type_keys[t] if 0 <= t < nkeys else 0)
-            out[i] = _mix(h, <uint64_t>(ptr[i + 1] - ptr[i]))
+            out[i] = _mix(h, <uint64_t>(hi - lo))
+    if cut and status is not None and status.shape[0] > 0:
+        status[0] = 1
     return out_a
 
 
@@ -212,12 +254,17 @@ def resolve_many(const int64_t[::1] type_super, const int64_t[::1] sorted_types,
 
 def cha_targets(const int64_t[::1] type_super, const uint8_t[::1] type_concrete, const int64_t[::1] child_ptr,
                 const int64_t[::1] children, const int64_t[::1] sorted_types, const uint64_t[::1] sorted_subsigs,
-                const int64_t[::1] order, const uint8_t[::1] m_code, const int64_t[::1] qtypes, const uint64_t[::1] qsubsigs):
+                const int64_t[::1] order, const uint8_t[::1] m_code, const int64_t[::1] qtypes, const uint64_t[::1] qsubsigs,
+                int64_t max_pairs=-1, int64_t max_steps=-1, uint8_t[::1] status=None):
     """Class-hierarchy targets of virtual calls ``(qtypes[i], qsubsigs[i])``.
 
     Returns CSR ``(ptr, recv, target)``: for query ``i`` the pairs
     ``(receiver class type, target method)`` in ``ptr[i]:ptr[i + 1]``; only
     targets with code. ``type_concrete`` marks instantiable app classes.
+    Limits (``-1``: none): at most ``max_pairs`` pairs, and at most ``max_steps``
+    classes visited or looked at while resolving, over all queries. When one is
+    reached the search stops, the remaining queries get no pairs and
+    ``status[0]`` is set to 1 (pairs) or 2 (steps).
     """
     cdef int64_t ntypes = type_super.shape[0]
     cdef int64_t nq = qtypes.shape[0]
@@ -234,10 +281,11 @@ def cha_targets(const int64_t[::1] type_super, const uint8_t[::1] type_concrete,
     cdef int64_t* targ = <int64_t*>malloc(cap * sizeof(int64_t))
     cdef int64_t* stamp = <int64_t*>malloc(max(ntypes, 1) * sizeof(int64_t))
     cdef int64_t* stack = <int64_t*>malloc((ntypes + 1) * sizeof(int64_t))
-    cdef int64_t k = 0, q, t0, t, top, gm, j, c
+    cdef int64_t k = 0, q, t0, t, top, gm, j, c, work = 0
     cdef int64_t nstack = ntypes + 1
     cdef int64_t nchildren = children.shape[0]
     cdef uint64_t s
+    cdef int cut = 0
     cdef bint oom = recv == NULL or targ == NULL or stamp == NULL or stack == NULL
     try:
         with nogil:
@@ -245,7 +293,7 @@ def cha_targets(const int64_t[::1] type_super, const uint8_t[::1] type_concrete,
                 for t in range(ntypes):
                     stamp[t] = -1
             q = 0
-            while q < nq and not oom:
+            while q < nq and not oom and cut == 0:
                 t0 = qtypes[q]
                 s = qsubsigs[q]
                 if t0 < 0 or t0 >= ntypes:
@@ -259,9 +307,16 @@ def cha_targets(const int64_t[::1] type_super, const uint8_t[::1] type_concrete,
                 while top > 0:
                     top -= 1
                     t = stack[top]
+                    work += 1
+                    if max_steps >= 0 and work > max_steps:
+                        cut = 2
+                        break
                     if type_concrete[t]:
-                        gm = _resolve_up(type_super, sorted_types, sorted_subsigs, order, t, s)
+                        gm = _resolve_up_n(type_super, sorted_types, sorted_subsigs, order, t, s, &work)
                         if 0 <= gm < nm and m_code[gm]:
+                            if max_pairs >= 0 and k >= max_pairs:
+                                cut = 1
+                                break
                             if k >= cap and not _grow(&recv, &targ, NULL, &cap):
                                 oom = True
                                 break
@@ -276,8 +331,13 @@ def cha_targets(const int64_t[::1] type_super, const uint8_t[::1] type_concrete,
                             top += 1
                 ptr[q + 1] = k
                 q += 1
+            while q < nq:
+                ptr[q + 1] = k
+                q += 1
         if oom:
             raise MemoryError()
+        if cut and status is not None and status.shape[0] > 0:
+            status[0] = cut
         return ptr_a, _copy_out(recv, k), _copy_out(targ, k)
     finally:
         free(recv)
@@ -321,7 +381,7 @@ def callback_methods(const uint8_t[::1] inst, const uint8_t[::1] type_class, con
                      const int64_t[::1] cb_name_ptr, const uint64_t[::1] cb_names, const uint8_t[::1] framework_other,
                      const uint8_t[::1] component_base, int64_t object_gid, const int64_t[::1] sorted_types,
                      const int64_t[::1] sorted_order, const uint64_t[::1] m_name, const int64_t[::1] m_flags,
-                     const uint8_t[::1] m_code, const uint8_t[::1] m_on):
+                     const uint8_t[::1] m_code, const uint8_t[::1] m_on, int64_t max_steps=-1, uint8_t[::1] status=None):
     """For each instantiated app class: the methods the framework calls back.
 
     ``cb_of_type[t]``: index of the callback entry for framework type ``t`` (-1
@@ -330,6 +390,9 @@ def callback_methods(const uint8_t[::1] inst, const uint8_t[::1] type_class, con
     ``component_base[t]``: activities, services, providers and the application
     extend ``t``: they are started from the manifest only, never as callbacks.
     Returns (method ids, callback index or -1 for the ``on...`` rule, receiver class).
+    With ``max_steps >= 0``: at most that many classes visited or looked at in
+    total; when reached, the classes not finished give nothing and ``status[0]``
+    is set to 2.
     """
     cdef int64_t ntypes = type_super.shape[0]
     cdef int64_t nm = sorted_types.shape[0]
@@ -350,16 +413,16 @@ def callback_methods(const uint8_t[::1] inst, const uint8_t[::1] type_class, con
     cdef int64_t* stamp = <int64_t*>malloc(max(ntypes, 1) * sizeof(int64_t))
     cdef int64_t* stack = <int64_t*>malloc(nstack * sizeof(int64_t))
     cdef bint oom = out_m == NULL or out_cb == NULL or out_t == NULL or stamp == NULL or stack == NULL
-    cdef int64_t t, top, start, s, c, j, u, steps, kk, g, sup, i
+    cdef int64_t t, top, start, s, c, j, u, steps, kk, g, sup, i, work = 0
     cdef uint64_t h
-    cdef bint other, is_component, found
+    cdef bint other, is_component, found, cut = False
     try:
         with nogil:
             if not oom:
                 for t in range(ntypes):
                     stamp[t] = -1
             t = 0
-            while t < ntypes and not oom:
+            while t < ntypes and not oom and not cut:
                 if not inst[t] or not type_class[t]:
                     t += 1
                     continue
@@ -371,9 +434,13 @@ def callback_methods(const uint8_t[::1] inst, const uint8_t[::1] type_class, con
                 other = False
                 is_component = False
                 start = k
-                while top > 0 and not oom:
+                while top > 0 and not oom and not cut:
                     top -= 1
                     s = stack[top]
+                    work += 1
+                    if max_steps >= 0 and work > max_steps:
+                        cut = True
+                        break
                     if component_base[s]:
                         is_component = True
                     c = cb_of_type[s]
@@ -385,6 +452,10 @@ def callback_methods(const uint8_t[::1] inst, const uint8_t[::1] type_class, con
                             steps = 0
                             found = False
                             while 0 <= u < ntypes and steps < 256 and not found:
+                                work += 1
+                                if max_steps >= 0 and work > max_steps:
+                                    cut = True
+                                    break
                                 kk = _lower_bound(sorted_types, u)
                                 while kk < nm and sorted_types[kk] == u:
                                     g = sorted_order[kk]
@@ -402,7 +473,7 @@ def callback_methods(const uint8_t[::1] inst, const uint8_t[::1] type_class, con
                                     break
                                 u = type_super[u]
                                 steps += 1
-                            if oom:
+                            if oom or cut:
                                 break
                     elif c < 0 and framework_other[s] and s != object_gid:
                         other = True
@@ -417,7 +488,12 @@ def callback_methods(const uint8_t[::1] inst, const uint8_t[::1] type_class, con
                             stamp[i] = t
                             stack[top] = i
                             top += 1
+                if max_steps >= 0 and work > max_steps:
+                    cut = True
                 if oom:
+                    break
+                if cut:
+                    k = start
                     break
                 if is_component:
                     k = start
@@ -428,6 +504,7 @@ def callback_methods(const uint8_t[::1] inst, const uint8_t[::1] type_class, con
                     u = t
                     steps = 0
                     while 0 <= u < ntypes and type_class[u] and steps < 256:
+                        work += 1
                         kk = _lower_bound(sorted_types, u)
                         while kk < nm and sorted_types[kk] == u:
                             g = sorted_order[kk]
@@ -447,6 +524,8 @@ def callback_methods(const uint8_t[::1] inst, const uint8_t[::1] type_class, con
                 t += 1
         if oom:
             raise MemoryError()
+        if cut and status is not None and status.shape[0] > 0:
+            status[0] = 2
         return _copy_out(out_m, k), _copy_out(out_cb, k), _copy_out(out_t, k)
     finally:
         free(out_m)

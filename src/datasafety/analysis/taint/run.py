@@ -10,7 +10,7 @@ import numpy as np
 from datasafety.analysis.actors import FIRST_PARTY, ActorResolver
 from datasafety.analysis.call_sites import CallSite
 from datasafety.analysis.callgraph import CallGraph
-from datasafety.analysis.entry_points import CallbackFinder, _callback_methods, descriptor
+from datasafety.analysis.entry_points import CallbackFinder, _callback_methods, callbacks_capped, descriptor
 from datasafety.analysis.reachability import Reachability
 from datasafety.analysis.taint.engine import BudgetExhausted, Engine
 from datasafety.analysis.taint.icc import Icc
@@ -53,18 +53,21 @@ def _first_party(cg: CallGraph, resolver: ActorResolver) -> np.ndarray:
 def _callback_map(cg: CallGraph, fk: FlowKnowledge, inst: np.ndarray) -> tuple[dict[int, list[int]], dict[int, str]]:
     """Callback methods per receiver class, and the framework callback class each one implements."""
     finder = CallbackFinder(cg, fk)
+    status = np.zeros(1, dtype=np.uint8)
     gms, cbs, recv = _callback_methods(
         inst, cg.type_class, cg.type_super, cg.iface_ptr, cg.ifaces, finder.cb_of_type, finder.cb_name_ptr, finder.cb_names,
         finder.framework_other, finder.component_base, np.int64(finder.object_gid), cg.sorted_types, cg.sorted_order,
-        cg.m_name, cg.m_flags, cg.m_code, finder.m_on,
+        cg.m_name, cg.m_flags, cg.m_code, finder.m_on, np.int64(cg.step_budget), status,
     )
     # A component (an activity implementing LocationListener) may register itself as a listener:
     # its interface callbacks count, not the on... rule (its lifecycle is run separately).
     cgms, ccbs, crecv = _callback_methods(
         inst, cg.type_class, cg.type_super, cg.iface_ptr, cg.ifaces, finder.cb_of_type, finder.cb_name_ptr, finder.cb_names,
         np.zeros_like(finder.framework_other), np.zeros_like(finder.component_base), np.int64(finder.object_gid),
-        cg.sorted_types, cg.sorted_order, cg.m_name, cg.m_flags, cg.m_code, finder.m_on,
+        cg.sorted_types, cg.sorted_order, cg.m_name, cg.m_flags, cg.m_code, finder.m_on, np.int64(cg.step_budget), status,
     )
+    if status[0]:
+        callbacks_capped(cg)
     keep = ccbs >= 0
     gms = np.concatenate([gms, cgms[keep]])
     cbs = np.concatenate([cbs, ccbs[keep]])
