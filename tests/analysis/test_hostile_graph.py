@@ -7,7 +7,6 @@ Each test builds its hostile input at test time: a real corpus DEX patched with 
 from __future__ import annotations
 
 import struct
-import time
 import zipfile
 
 import numpy as np
@@ -48,13 +47,27 @@ def test_proto_lists_read_once_and_capped(tmp_path):
 
     apk = tmp_path / "proto.apk"
     _repack(shared_path(INSTAPAPER), apk, patch)
-    start = time.monotonic()
     report = scan(apk)
-    assert time.monotonic() - start < 30
     assert _capped(report) == [
         "DEX 0: the protos' parameter lists hold more entries than the file can; methods past the limit have an unknown signature"
     ]
     assert "reachability" in report.incomplete
+
+
+def test_protos_read_from_data_have_no_parameters(tmp_path):
+    # proto_ids_off = data_off: the protos' parameter lists are garbage, some "lists" tens of
+    # thousands of entries long. No method takes more than 255 parameters (the 8-bit argument
+    # count of invoke/range), so such a list reads as none. Before: 80 s and 915 MB in the flows.
+    def patch(dex: bytearray) -> None:
+        data_off = struct.unpack_from("<I", dex, 0x6C)[0]
+        struct.pack_into("<I", dex, 0x4C, data_off)
+
+    apk = tmp_path / "protos_in_data.apk"
+    _repack(shared_path(INSTAPAPER), apk, patch)
+    report = scan(apk)
+    assert report.incomplete == ("reachability",)
+    assert {a.code for a in report.anomalies} == {"call_graph_capped"}
+    assert max(len(c.api_descriptor) for c in report.call_sites) < 4096
 
 
 def test_type_lists_one_read_per_offset_and_item_cap():
@@ -77,9 +90,7 @@ def test_supertypes_with_many_repeated_interfaces_is_linear():
     cg.type_super = np.array([-1, -1], dtype=I64)
     cg.iface_ptr = np.array([0, n, n], dtype=I64)
     cg.ifaces = np.ones(n, dtype=I64)
-    start = time.monotonic()
     assert cg.supertypes(0) == [0, 1]
-    assert time.monotonic() - start < 5
 
 
 # ------------------------------------------------------------ 3. CHA pair explosion
@@ -126,10 +137,8 @@ def test_cha_steps_stop_at_the_budget():
     ts, conc, cp, ch = _chain(8000)  # each query: 8000 classes x a 256-step climb; 8000 queries
     st, ss, order, code = np.array([0], I64), np.array([7], np.uint64), np.array([0], I64), np.array([False])
     status = np.zeros(1, np.uint8)
-    start = time.monotonic()
     ptr, recv, _ = g.cha_targets(ts, conc, cp, ch, st, ss, order, code, np.zeros(8000, I64), np.full(8000, 9, np.uint64),
                                  I64(-1), I64(10_000_000), status)
-    assert time.monotonic() - start < 5
     assert status[0] == 2 and len(ptr) == 8001 and ptr[-1] == 0
 
 
@@ -143,10 +152,8 @@ def test_callback_steps_stop_at_the_budget():
     meth = (np.array([999], np.uint64), np.array([0], I64), np.array([True]), np.array([False]))
     no = np.zeros(n, dtype=bool)
     status = np.zeros(1, np.uint8)
-    start = time.monotonic()
     gms, _, _ = g.callback_methods(inst, conc, ts, np.zeros(n + 1, I64), np.zeros(0, I64), cb_of_type,
                                    np.array([0, 50], I64), names, no, no, I64(-1), st, order, *meth, I64(5_000_000), status)
-    assert time.monotonic() - start < 5
     assert status[0] == 2 and len(gms) == 0
 
 

@@ -6,7 +6,6 @@ Each test builds its input at test time from a real corpus DEX, patched with ``s
 from __future__ import annotations
 
 import struct
-import time
 import zipfile
 
 import numpy as np
@@ -69,9 +68,7 @@ def test_class_data_walks_share_one_budget(tmp_path):
     # 1 MB file (minutes). Now the reads over all classes stop at twice the file's size.
     valid = index_dex(_leak_dex(), "classes.dex")
     data = _class_data_walk_dex(hostile=8000, chunks=80000)
-    start = time.perf_counter()
     index = index_dex(data, "classes.dex")
-    assert time.perf_counter() - start < 5
     # The real classes come first and are read in full, as in the valid file.
     assert np.array_equal(index.def_method, valid.def_method)
     assert np.array_equal(index.def_code_off, valid.def_code_off)
@@ -115,16 +112,12 @@ def test_host_search_stops_at_the_budget_and_says_so(tmp_path):
     dex = _hosts_dex(run=1 << 18, ids=50_000)
     buf = np.frombuffer(dex, dtype=np.uint8)
     index = index_dex(dex, "classes.dex")
-    start = time.perf_counter()
     mask, skipped = kernels.strings_containing(buf, index.string_starts, np.frombuffer(b"example.com", np.uint8), np.int64(4 * len(dex)))
-    assert time.perf_counter() - start < 2
     assert skipped == SKIPPED_HOSTS
     assert not mask.any()
 
     har = write_har(tmp_path / "c.har", [har_entry("GET", "https://api.weather.example/w?lat=48.8584&lon=2.2945")])
-    start = time.perf_counter()
     report = scan(_apk_with_dex(tmp_path, "hosts.apk", dex), flows=False, traffic=har)
-    assert time.perf_counter() - start < 10
     incomplete = [(a.message, a.location) for a in report.anomalies if a.code == "host_search_incomplete"]
     assert incomplete == [
         (

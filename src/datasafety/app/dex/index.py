@@ -31,6 +31,11 @@ _MEMBER_ID = np.dtype("<u2,<u2,<u4")
 _CLASS_DEF = np.dtype("(8,)<u4")
 
 
+MAX_PROTO_PARAMS = 255
+"""Most parameters a method can have: its arguments fill at most 255 registers (the 8-bit
+argument count of invoke-kind/range), https://source.android.com/docs/core/runtime/dalvik-bytecode"""
+
+
 class DexFormatError(ValueError):
     """The bytes are not a DEX file that can be indexed at all."""
 
@@ -160,14 +165,18 @@ class DexIndex:
         return np.nonzero(np.isin(self.type_desc, strings))[0]
 
     def proto_descriptor(self, proto_idx: int) -> str:
-        """``(params)ret`` descriptor of a proto, e.g. ``(Ljava/lang/String;)V``."""
+        """``(params)ret`` descriptor of a proto, e.g. ``(Ljava/lang/String;)V``.
+
+        A parameter list longer than :data:`MAX_PROTO_PARAMS` cannot belong to a
+        callable method (hostile input): it reads as no parameters.
+        """
         if proto_idx < 0 or proto_idx >= len(self.proto_return):
             return ""
         params = []
         off = int(self.proto_params_off[proto_idx])
         if 0 < off and off + 4 <= len(self.data):
             (size,) = struct.unpack_from("<I", self.data, off)
-            if off + 4 + 2 * size <= len(self.data):
+            if size <= MAX_PROTO_PARAMS and off + 4 + 2 * size <= len(self.data):
                 params = [self.type_name(t) for t in struct.unpack_from(f"<{size}H", self.data, off + 4)]
         return "(" + "".join(params) + ")" + self.type_name(int(self.proto_return[proto_idx]))
 
