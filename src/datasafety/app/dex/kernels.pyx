@@ -96,6 +96,16 @@ cdef inline int64_t _uleb(const uint8_t* b, int64_t off, int64_t n, int64_t* val
         shift += 7
 
 
+cdef inline int64_t _ulebs(const uint8_t* b, int64_t off, int64_t n, int64_t* values, int count) noexcept nogil:
+    """Decode ``count`` consecutive ULEB128s into ``values``. Returns the next offset; -1 when one is malformed."""
+    cdef int j
+    for j in range(count):
+        off = _uleb(b, off, n, &values[j])
+        if off < 0:
+            return -1
+    return off
+
+
 cdef inline const uint8_t* _ptr(const uint8_t[::1] buf) noexcept nogil:
     return &buf[0] if buf.shape[0] > 0 else NULL
 
@@ -370,7 +380,8 @@ def descriptor_prefix_match(const uint8_t[::1] buf, starts, lengths_set, pattern
     cdef Py_ssize_t count = s.shape[0], i
     out = np.full(count, -1, dtype=np.int32)
     cdef int32_t[::1] o = out
-    cdef Py_ssize_t npat = hashes.shape[0], lo, hi, mid
+    cdef int64_t npat = hashes.shape[0], lo
+    cdef const uint64_t* hp = &hashes[0] if npat > 0 else NULL
     cdef int64_t p, length
     cdef uint8_t c
     cdef uint64_t h
@@ -390,15 +401,8 @@ def descriptor_prefix_match(const uint8_t[::1] buf, starts, lengths_set, pattern
                 length += 1
                 p += 1
                 if lengths[length]:
-                    lo = 0
-                    hi = npat
-                    while lo < hi:
-                        mid = (lo + hi) >> 1
-                        if hashes[mid] < h:
-                            lo = mid + 1
-                        else:
-                            hi = mid
-                    if lo < npat and hashes[lo] == h:
+                    lo = _find_hash(hp, npat, h)
+                    if lo < npat:
                         o[i] = ids[lo]
     return out
 
@@ -413,11 +417,7 @@ cdef inline int64_t _class_data_header(const uint8_t* b, int64_t off, int64_t n,
         counts[j] = 0
     if off < 0 or off >= n:
         return -1
-    for j in range(4):
-        off = _uleb(b, off, n, &counts[j])
-        if off < 0:
-            break
-    return off
+    return _ulebs(b, off, n, counts, 4)
 
 
 def parse_class_data(const uint8_t[::1] buf, class_data_offs, int64_t method_ids_size):
@@ -438,7 +438,8 @@ def parse_class_data(const uint8_t[::1] buf, class_data_offs, int64_t method_ids
     bad_arr = np.zeros(ncls, dtype=np.uint8)
     cdef uint8_t[::1] bad = bad_arr
     cdef int64_t counts[4]
-    cdef int64_t total = 0, off, dm, vm, j, count, idx, diff, af, co, k = 0
+    cdef int64_t item[3]
+    cdef int64_t total = 0, off, dm, vm, j, count, idx, k = 0
     cdef int64_t used = 0, budget = 2 * n, start, last
     cdef int group
     cdef bint over
@@ -490,10 +491,7 @@ def parse_class_data(const uint8_t[::1] buf, class_data_offs, int64_t method_ids
                 if used + (last - start) > budget:
                     over = True
                     break
-                off = _uleb(b, off, n, &diff)
-                if off < 0:
-                    break
-                off = _uleb(b, off, n, &diff)
+                off = _ulebs(b, off, n, item, 2)  # field_idx_diff, access_flags
                 if off < 0:
                     break
                 last = off
@@ -514,22 +512,16 @@ def parse_class_data(const uint8_t[::1] buf, class_data_offs, int64_t method_ids
                     if used + (last - start) > budget:
                         over = True
                         break
-                    off = _uleb(b, off, n, &diff)
-                    if off < 0:
-                        break
-                    off = _uleb(b, off, n, &af)
-                    if off < 0:
-                        break
-                    off = _uleb(b, off, n, &co)
+                    off = _ulebs(b, off, n, item, 3)  # method_idx_diff, access_flags, code_off
                     if off < 0:
                         break
                     last = off
-                    idx += diff
+                    idx += item[0]
                     if k < total:
                         cls[k] = <int32_t>c
                         midx[k] = <int32_t>idx if idx < method_ids_size else -1
-                        flags[k] = <int32_t>af
-                        codes[k] = co
+                        flags[k] = <int32_t>item[1]
+                        codes[k] = item[2]
                         k += 1
                     j += 1
                 if over:
