@@ -44,6 +44,17 @@ cdef inline int64_t _u32(const uint8_t[::1] buf, int64_t off) noexcept nogil:
             | (<int64_t>buf[off + 2] << 16) | (<int64_t>buf[off + 3] << 24))
 
 
+cdef inline int64_t _push_unseen(int64_t* stack, int64_t top, int64_t nstack, int64_t* stamp, int64_t ntypes,
+                                 int64_t t, int64_t mark) noexcept nogil:
+    """Push type ``t`` for a depth-first walk unless it is out of range, already stamped with
+    ``mark`` in this walk, or the stack is full. Returns the new stack top."""
+    if 0 <= t < ntypes and stamp[t] != mark and top < nstack:
+        stamp[t] = mark
+        stack[top] = t
+        return top + 1
+    return top
+
+
 cdef inline int64_t _lower_bound(const int64_t[::1] a, int64_t v) noexcept nogil:
     """First index ``i`` with ``a[i] >= v`` (``np.searchsorted(a, v)``)."""
     cdef int64_t lo = 0, hi = a.shape[0], mid
@@ -324,11 +335,7 @@ def cha_targets(const int64_t[::1] type_super, const uint8_t[::1] type_concrete,
                             targ[k] = gm
                             k += 1
                     for j in range(max(child_ptr[t], 0), min(child_ptr[t + 1], nchildren)):
-                        c = children[j]
-                        if 0 <= c < ntypes and stamp[c] != q and top < nstack:
-                            stamp[c] = q
-                            stack[top] = c
-                            top += 1
+                        top = _push_unseen(stack, top, nstack, stamp, ntypes, children[j], q)
                 ptr[q + 1] = k
                 q += 1
             while q < nq:
@@ -413,7 +420,7 @@ def callback_methods(const uint8_t[::1] inst, const uint8_t[::1] type_class, con
     cdef int64_t* stamp = <int64_t*>malloc(max(ntypes, 1) * sizeof(int64_t))
     cdef int64_t* stack = <int64_t*>malloc(nstack * sizeof(int64_t))
     cdef bint oom = out_m == NULL or out_cb == NULL or out_t == NULL or stamp == NULL or stack == NULL
-    cdef int64_t t, top, start, s, c, j, u, steps, kk, g, sup, i, work = 0
+    cdef int64_t t, top, start, s, c, j, u, steps, kk, g, work = 0
     cdef uint64_t h
     cdef bint other, is_component, found, cut = False
     try:
@@ -477,17 +484,9 @@ def callback_methods(const uint8_t[::1] inst, const uint8_t[::1] type_class, con
                                 break
                     elif c < 0 and framework_other[s] and s != object_gid:
                         other = True
-                    sup = type_super[s]
-                    if 0 <= sup < ntypes and stamp[sup] != t and top < nstack:
-                        stamp[sup] = t
-                        stack[top] = sup
-                        top += 1
+                    top = _push_unseen(stack, top, nstack, stamp, ntypes, type_super[s], t)
                     for j in range(max(iface_ptr[s], 0), min(iface_ptr[s + 1], nifaces)):
-                        i = ifaces[j]
-                        if 0 <= i < ntypes and stamp[i] != t and top < nstack:
-                            stamp[i] = t
-                            stack[top] = i
-                            top += 1
+                        top = _push_unseen(stack, top, nstack, stamp, ntypes, ifaces[j], t)
                 if max_steps >= 0 and work > max_steps:
                     cut = True
                 if oom:
