@@ -104,7 +104,7 @@ def analyse(
             progress(stage, 1, 1)
     found_flows: list = []
     sources = list(knowledge.sources)
-    if flows and not app.manifest.package:
+    if flows and not app.has_manifest:
         # Entry points come from the manifest's components: without one, "not reachable" would be a
         # claim without evidence. Call sites keep reachable = None (not analysed).
         incomplete.extend(("reachability", "flows"))
@@ -161,7 +161,7 @@ def analyse(
         knowledge, call_sites, permissions, app.manifest.effective_target_sdk, names,
         flows=tuple(found_flows), package=app.manifest.package,
         call_sites_complete="call_sites" not in incomplete and "dex_index" not in incomplete,
-        has_manifest=bool(app.manifest.package),
+        has_manifest=app.has_manifest,
     )
     if trackers is not None:
         sources.append(trackers.source)

@@ -57,6 +57,11 @@ class AppModel:
         return read_layouts(self.base_apk)
 
     @property
+    def has_manifest(self) -> bool:
+        """False for a bare DEX (or a zip without a readable manifest): permissions and components are unknown."""
+        return bool(self.manifest.package)
+
+    @property
     def class_count(self) -> int:
         return int(sum(int(k.sum()) for k in self.class_kept))
 

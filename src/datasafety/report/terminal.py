@@ -60,8 +60,7 @@ def render_scan(report: dict, console: Console) -> None:
     sdk_names = {s["id"]: s["name"] for s in report["sdks"]}
     grades: dict[tuple[str, str], str] = {}
     actor_sites: dict[str, int] = {}
-    # A bare DEX has no manifest: its permissions are unknown, not missing.
-    has_manifest = bool(app["package"])
+    has_manifest = _has_manifest(report)
     site_grades: dict[str, tuple[str, str]] = {}
     for site in report["call_sites"]:
         grade = "present" if site["permission_requested"] or not has_manifest else "present (no permission)"
@@ -156,10 +155,15 @@ def render_scan(report: dict, console: Console) -> None:
         console.print(f"[yellow]incomplete stages[/yellow]: {', '.join(report['incomplete'])}")
 
 
+def _has_manifest(report: dict) -> bool:
+    """False for a bare DEX: its permissions are unknown, not missing."""
+    return bool(report["app"]["package"])
+
+
 def _print_callers(report: dict, console: Console, sdk_names: dict[str, str]) -> None:
     """Which code: the callers of location APIs (all callers are in the JSON report)."""
     evidence = {v["data_type"]: set(v["evidence"]) for v in report["verdicts"]}
-    has_manifest = bool(report["app"]["package"])
+    has_manifest = _has_manifest(report)
     for data_type in ("precise_location", "approximate_location"):
         # The verdict's call sites: those of the data type and of the types implying it.
         sites = [c for c in report["call_sites"] if c["id"] in evidence.get(data_type, ())]
