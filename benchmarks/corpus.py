@@ -220,27 +220,13 @@ def main() -> None:
         args.json.write_text(json.dumps(out, indent=1), encoding="utf-8")
 
     o, p = summarise(ours), summarise(peer) if peer else None
-    rows = [
-        [
-            "datasafety (Python API, one process)",
-            f"{ours_total:.1f}",
-            f"{sum(r['seconds'] for r in ours.values()):.1f}",
-            str(len(o["ok"])),
-            str(len(o["unreadable"])),
-            str(len(o["crash"])),
-        ]
-    ]
+    def row(tool: str, total: float, results: dict, summary: dict) -> list[str]:
+        per_apk = sum(r["seconds"] for r in results.values())
+        return [tool, f"{total:.1f}", f"{per_apk:.1f}"] + [str(len(summary[k])) for k in ("ok", "unreadable", "crash")]
+
+    rows = [row("datasafety (Python API, one process)", ours_total, ours, o)]
     if p is not None:
-        rows.append(
-            [
-                "androguard AnalyzeAPK (one process)",
-                f"{peer_total:.1f}",
-                f"{sum(r['seconds'] for r in peer.values()):.1f}",
-                str(len(p["ok"])),
-                str(len(p["unreadable"])),
-                str(len(p["crash"])),
-            ]
-        )
+        rows.append(row("androguard AnalyzeAPK (one process)", peer_total, peer, p))
     print()
     print(table(["tool", "total wall s", "sum of per-APK s", "read", "could not read", "crashed"], rows))
     if peer_total:
