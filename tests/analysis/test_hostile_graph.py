@@ -33,6 +33,17 @@ def _repack(src, dst, patch) -> None:
             zout.writestr(info.filename, data)
 
 
+def _instapaper_with_header(tmp_path, name: str, field: int, value_of: int):
+    """instapaper.apk repacked with the classes.dex header field at ``field`` set to the value of the one at ``value_of``."""
+
+    def patch(dex: bytearray) -> None:
+        struct.pack_into("<I", dex, field, struct.unpack_from("<I", dex, value_of)[0])
+
+    apk = tmp_path / name
+    _repack(shared_path(INSTAPAPER), apk, patch)
+    return apk
+
+
 def _capped(report) -> list[str]:
     return [a.message for a in report.anomalies if a.code == "call_graph_capped"]
 
@@ -41,13 +52,7 @@ def _capped(report) -> list[str]:
 def test_proto_lists_read_once_and_capped(tmp_path):
     # proto_ids_size = type_ids_off: about 90k protos read from type_ids and string data, so most
     # parameters_off point at a few long "lists". Before: 6 GB; each offset is now read once.
-    def patch(dex: bytearray) -> None:
-        type_ids_off = struct.unpack_from("<I", dex, 0x44)[0]
-        struct.pack_into("<I", dex, 0x48, type_ids_off)
-
-    apk = tmp_path / "proto.apk"
-    _repack(shared_path(INSTAPAPER), apk, patch)
-    report = scan(apk)
+    report = scan(_instapaper_with_header(tmp_path, "proto.apk", 0x48, 0x44))  # proto_ids_size <- type_ids_off
     assert _capped(report) == [
         "DEX 0: the protos' parameter lists hold more entries than the file can; methods past the limit have an unknown signature"
     ]
@@ -58,13 +63,7 @@ def test_protos_read_from_data_have_no_parameters(tmp_path):
     # proto_ids_off = data_off: the protos' parameter lists are garbage, some "lists" tens of
     # thousands of entries long. No method takes more than 255 parameters (the 8-bit argument
     # count of invoke/range), so such a list reads as none. Before: 80 s and 915 MB in the flows.
-    def patch(dex: bytearray) -> None:
-        data_off = struct.unpack_from("<I", dex, 0x6C)[0]
-        struct.pack_into("<I", dex, 0x4C, data_off)
-
-    apk = tmp_path / "protos_in_data.apk"
-    _repack(shared_path(INSTAPAPER), apk, patch)
-    report = scan(apk)
+    report = scan(_instapaper_with_header(tmp_path, "protos_in_data.apk", 0x4C, 0x6C))  # proto_ids_off <- data_off
     assert report.incomplete == ("reachability",)
     assert {a.code for a in report.anomalies} == {"call_graph_capped"}
     assert max(len(c.api_descriptor) for c in report.call_sites) < 4096
