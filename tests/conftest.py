@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,23 @@ def shared_path(relative: str) -> Path:
         pytest.fail(f"test corpus missing: {APKS} not found (clone with ../shared beside the project)", pytrace=False)
     if not path.exists():
         pytest.fail(f"corpus file missing: {path}", pytrace=False)
+    return path
+
+
+def corpus_entry(relative: str, entry: str = "classes.dex") -> bytes:
+    """The bytes of one zip entry of a corpus APK."""
+    with zipfile.ZipFile(shared_path(relative)) as apk:
+        return apk.read(entry)
+
+
+def apk_with(path: Path, base: str, entries: dict[str, bytes]) -> Path:
+    """Write to ``path`` a copy of corpus APK ``base`` with ``entries`` replaced (or added, at the end)."""
+    with zipfile.ZipFile(shared_path(base)) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in src.namelist():
+            out.writestr(name, entries[name] if name in entries else src.read(name))
+        for name, data in entries.items():
+            if name not in src.namelist():
+                out.writestr(name, data)
     return path
 
 

@@ -7,10 +7,9 @@ Each test builds its hostile input at test time: a real corpus DEX patched with 
 from __future__ import annotations
 
 import struct
-import zipfile
 
 import numpy as np
-from tests.conftest import shared_path
+from tests.conftest import apk_with, corpus_entry, shared_path
 
 from datasafety import scan
 from datasafety.analysis import callgraph
@@ -21,27 +20,12 @@ INSTAPAPER = "exodus-core/instapaper.apk"
 SMALL = "droidbench/Callbacks/Button1.apk"
 
 
-def _repack(src, dst, patch) -> None:
-    """Copy APK ``src`` to ``dst`` with ``classes.dex`` replaced by ``patch(bytearray)``."""
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if info.filename == "classes.dex":
-                dex = bytearray(data)
-                patch(dex)
-                data = bytes(dex)
-            zout.writestr(info.filename, data)
-
-
 def _instapaper_with_header(tmp_path, name: str, field: int, value_of: int):
     """instapaper.apk repacked with the classes.dex header field at ``field`` set to the value of the one at ``value_of``."""
 
-    def patch(dex: bytearray) -> None:
-        struct.pack_into("<I", dex, field, struct.unpack_from("<I", dex, value_of)[0])
-
-    apk = tmp_path / name
-    _repack(shared_path(INSTAPAPER), apk, patch)
-    return apk
+    dex = bytearray(corpus_entry(INSTAPAPER))
+    struct.pack_into("<I", dex, field, struct.unpack_from("<I", dex, value_of)[0])
+    return apk_with(tmp_path / name, INSTAPAPER, {"classes.dex": bytes(dex)})
 
 
 def _capped(report) -> list[str]:

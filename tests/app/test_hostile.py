@@ -11,25 +11,17 @@ import zipfile
 
 from datasafety import scan
 from datasafety.app.dex.index import index_dex
-from tests.conftest import shared_path
+from tests.conftest import apk_with, corpus_entry, shared_path
 
 LEAK = "droidbench/Callbacks/LocationLeak1.apk"
 
 
 def _leak_dex() -> bytes:
-    return zipfile.ZipFile(shared_path(LEAK)).read("classes.dex")
+    return corpus_entry(LEAK)
 
 
 def _apk_with(tmp_path, name: str, entries: dict[str, bytes]):
-    path = tmp_path / name
-    src = zipfile.ZipFile(shared_path(LEAK))
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        for entry in src.namelist():
-            if entry not in entries:
-                out.writestr(entry, src.read(entry))
-        for entry, data in entries.items():
-            out.writestr(entry, data)
-    return path
+    return apk_with(tmp_path / name, LEAK, entries)
 
 
 def test_class_defs_sharing_one_class_data_item_are_read_once():

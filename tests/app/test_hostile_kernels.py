@@ -6,14 +6,13 @@ Each test builds its input at test time from a real corpus DEX, patched with ``s
 from __future__ import annotations
 
 import struct
-import zipfile
 
 import numpy as np
 
 from datasafety import scan
 from datasafety.app.dex import kernels
 from datasafety.app.dex.index import index_dex
-from tests.conftest import shared_path
+from tests.conftest import apk_with, corpus_entry
 from tests.traffic.conftest import har_entry, write_har
 
 LEAK = "droidbench/Callbacks/LocationLeak1.apk"
@@ -21,7 +20,7 @@ SKIPPED_HOSTS = 46312  # string ids of _hosts_dex(1 << 18, 50_000) past the 4x b
 
 
 def _leak_dex() -> bytes:
-    return zipfile.ZipFile(shared_path(LEAK)).read("classes.dex")
+    return corpus_entry(LEAK)
 
 
 def _header(data: bytes, offset: int) -> int:
@@ -29,12 +28,7 @@ def _header(data: bytes, offset: int) -> int:
 
 
 def _apk_with_dex(tmp_path, name: str, dex: bytes):
-    path = tmp_path / name
-    src = zipfile.ZipFile(shared_path(LEAK))
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        for entry in src.namelist():
-            out.writestr(entry, dex if entry == "classes.dex" else src.read(entry))
-    return path
+    return apk_with(tmp_path / name, LEAK, {"classes.dex": dex})
 
 
 def _pad4(d: bytearray) -> None:
