@@ -30,8 +30,8 @@ def host_references(
 ) -> dict[str, list[HostReference]]:
     """For each host, up to ``limit`` classes (sorted) whose code loads a string containing it.
 
-    The search reads at most 4 times each DEX's size (as for the string hashes): strings
-    past that budget (hostile overlapping string data) are not searched. ``unsearched``,
+    The search reads at most ``STRING_READ_FACTOR`` times each DEX's size (as for the string
+    hashes, :meth:`DexIndex.strings_containing`): strings past that budget are not searched. ``unsearched``,
     when given, receives per DEX name the largest number of strings left unsearched for a
     host, so the caller can say the host list may be incomplete.
     """
@@ -40,11 +40,9 @@ def host_references(
         kept = app.kept_rows(dex_no)
         string_refs = dex.ref_kind == kernels.REF_STRING
         for host in hosts:
-            needle = np.frombuffer(host.encode("utf-8"), dtype=np.uint8)
-            mask, skipped = kernels.strings_containing(dex.buf, dex.string_starts, needle, np.int64(4 * len(dex.buf)))
+            matches, skipped = dex.strings_containing(host)
             if skipped and unsearched is not None:
-                unsearched[dex.name] = max(unsearched.get(dex.name, 0), int(skipped))
-            matches = np.nonzero(mask)[0]
+                unsearched[dex.name] = max(unsearched.get(dex.name, 0), skipped)
             if not len(matches):
                 continue
             rows = np.unique(dex.ref_row[string_refs & np.isin(dex.ref_target, matches)])

@@ -31,6 +31,11 @@ _MEMBER_ID = np.dtype("<u2,<u2,<u4")
 _CLASS_DEF = np.dtype("(8,)<u4")
 
 
+STRING_READ_FACTOR = 4
+"""Passes over all strings read at most this many times the DEX's size in bytes (hostile files
+point many string ids into one huge unterminated string); strings past it are left unread."""
+
+
 MAX_PROTO_PARAMS = 255
 """Most parameters a method can have: its arguments fill at most 255 registers (the 8-bit
 argument count of invoke-kind/range), https://source.android.com/docs/core/runtime/dalvik-bytecode"""
@@ -150,6 +155,13 @@ class DexIndex:
         """Indices of strings starting with ``prefix``."""
         pat = np.frombuffer(prefix.encode("utf-8"), dtype=np.uint8)
         return np.nonzero(kernels.strings_with_prefix(self.buf, self.string_starts, pat))[0]
+
+    def strings_containing(self, text: str) -> tuple[np.ndarray, int]:
+        """Indices of strings containing ``text``, and how many strings were left unsearched
+        because the search reached :data:`STRING_READ_FACTOR` times the DEX's size."""
+        needle = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        mask, skipped = kernels.strings_containing(self.buf, self.string_starts, needle, np.int64(STRING_READ_FACTOR * len(self.buf)))
+        return np.nonzero(mask)[0], int(skipped)
 
     # ------------------------------------------------------------------- names
     def type_name(self, type_idx: int) -> str:
@@ -355,7 +367,7 @@ def index_dex(data: bytes, name: str = "classes.dex") -> DexIndex:
     bad_strings = int(np.count_nonzero(string_starts < 0))
     if bad_strings:
         problems.append(f"{name}: {bad_strings} string ids point outside the file")
-    string_hashes, unhashed = kernels.string_hashes(buf, string_starts, np.int64(4 * len(data)))
+    string_hashes, unhashed = kernels.string_hashes(buf, string_starts, np.int64(STRING_READ_FACTOR * len(data)))
     if unhashed:
         problems.append(f"{name}: {unhashed} strings not read (string data overlaps beyond the file's size)")
 
