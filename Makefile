@@ -8,8 +8,8 @@ TRACKERS ?= $(SHARED)/data/trackers/exodus/trackers.json
 
 .PHONY: install demo test bench clean
 
-# Rebuild when the packaging or a compiled kernel (.pyx) changes.
-$(VENV)/.installed: pyproject.toml setup.py $(shell find src -name '*.pyx')
+# Rebuild when the packaging or a compiled kernel (.pyx, .pxd) changes.
+$(VENV)/.installed: pyproject.toml setup.py $(shell find src -name '*.pyx' -o -name '*.pxd')
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[traffic,dev]'

@@ -25,6 +25,7 @@ setup(
     ext_modules=cythonize(
         _extensions(),
         language_level=3,
+        include_path=[str(SRC)],  # shared .pxd files are cimported by package path
         compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True, "initializedcheck": False},
     )
 )

@@ -24,6 +24,8 @@ wraps exactly as numpy's (``callgraph._mix_np`` is the numpy twin of :func:`mix`
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 
+from datasafety.app.dex.dexbytes cimport _ptr, _u16, _u32
+
 import numpy as np
 
 cdef uint64_t MIX = 0x9E3779B97F4A7C15ULL
@@ -33,15 +35,6 @@ cdef uint64_t MIX = 0x9E3779B97F4A7C15ULL
 cdef inline uint64_t _mix(uint64_t h, uint64_t x) noexcept nogil:
     """boost::hash_combine on 64 bits."""
     return h ^ (x + MIX + (h << 6) + (h >> 2))
-
-
-cdef inline int64_t _u16(const uint8_t[::1] buf, int64_t off) noexcept nogil:
-    return <int64_t>buf[off] | (<int64_t>buf[off + 1] << 8)
-
-
-cdef inline int64_t _u32(const uint8_t[::1] buf, int64_t off) noexcept nogil:
-    return (<int64_t>buf[off] | (<int64_t>buf[off + 1] << 8)
-            | (<int64_t>buf[off + 2] << 16) | (<int64_t>buf[off + 3] << 24))
 
 
 cdef inline int64_t _push_unseen(int64_t* stack, int64_t top, int64_t nstack, int64_t* stamp, int64_t ntypes,
@@ -165,6 +158,7 @@ def type_lists(const uint8_t[::1] buf, const int64_t[::1] offs, int64_t ntypes, 
     (the caller reports it). Callers pass each distinct offset once.
     """
     cdef int64_t n = buf.shape[0]
+    cdef const uint8_t* b = _ptr(buf)
     cdef int64_t m = offs.shape[0]
     cdef int64_t i, j, off, s, size, cnt, k
     cdef bint cut = False
@@ -175,7 +169,7 @@ def type_lists(const uint8_t[::1] buf, const int64_t[::1] offs, int64_t ntypes, 
             off = offs[i]
             size = 0
             if off > 0 and off + 4 <= n:
-                s = _u32(buf, off)
+                s = _u32(b, off)
                 if off + 4 + 2 * s <= n:
                     size = s
             if max_items >= 0 and ptr[i] + size > max_items:
@@ -192,7 +186,7 @@ def type_lists(const uint8_t[::1] buf, const int64_t[::1] offs, int64_t ntypes, 
             cnt = ptr[i + 1] - ptr[i]
             off = offs[i]
             for j in range(cnt):
-                items[k] = _u16(buf, off + 4 + 2 * j)
+                items[k] = _u16(b, off + 4 + 2 * j)
                 k += 1
         for j in range(items.shape[0]):
             if items[j] >= ntypes:
